@@ -1,0 +1,121 @@
+/*
+ * The answer cache: the single source of truth for every data plane.
+ *
+ * Keys are vd_dns_query_key() bytes; values are normalised wire answers
+ * (dns/answer.h).  Readers never take a lock: lookups run inside an RCU
+ * read-side critical section over a liburcu lock-free hash table, and a
+ * returned entry stays valid until the reader leaves that section.  Writers
+ * (insert, flush, maintain) may run on any registered RCU thread
+ * concurrently; replaced and removed entries are freed after a grace period.
+ *
+ * Every thread that calls into the cache must be registered with
+ * rcu_register_thread() (liburcu-memb flavour).
+ */
+#ifndef VD_CACHE_CACHE_H
+#define VD_CACHE_CACHE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <urcu.h>
+#include <urcu/rculfhash.h>
+
+#include "dns/answer.h"
+
+struct vd_cache;
+
+struct vd_cache_opts {
+	size_t max_bytes;      /* budget for entries, metadata included */
+	uint64_t stale_max_ns; /* keep entries this long past expiry for
+				* serve-stale (RFC 8767); 0 disables */
+};
+
+/* Read-only for everybody but the cache, except the atomics. */
+struct vd_cache_entry {
+	struct cds_lfht_node node;
+	struct rcu_head rcu;
+	uint64_t hash;
+	uint64_t stored_ns; /* CLOCK_MONOTONIC at insert */
+	uint64_t expire_ns; /* stored_ns + meta.ttl seconds */
+	_Atomic uint32_t hits;        /* lookups that found this entry */
+	_Atomic uint8_t referenced;   /* CLOCK bit for eviction */
+	_Atomic uint8_t prefetching;  /* a refresh is in flight */
+	uint16_t key_len;
+	struct vd_dns_answer_meta meta;
+	const uint8_t *key;
+	const uint16_t *ttl_offs; /* meta.n_ttls entries */
+	const uint8_t *wire;      /* meta.wire_len bytes */
+	size_t charge;            /* bytes counted against the budget */
+	uint8_t data[];           /* key, ttl_offs, wire: one allocation */
+};
+
+/* Change events for mirrors of the cache (the XDP map): called
+ * synchronously by the thread making the change. */
+enum vd_cache_event { VD_CACHE_EV_INSERT, VD_CACHE_EV_REMOVE };
+typedef void (*vd_cache_observer_fn)(void *arg, enum vd_cache_event ev,
+				     const struct vd_cache_entry *e);
+
+struct vd_cache_stats {
+	uint64_t entries;
+	uint64_t bytes;
+	uint64_t inserts;
+	uint64_t replaces;
+	uint64_t evictions;     /* removed for the byte budget */
+	uint64_t expirations;   /* removed past expiry (+ stale window) */
+	uint64_t flushed;       /* removed by operator flushes */
+};
+
+/* Returns NULL on allocation failure. */
+struct vd_cache *vd_cache_create(const struct vd_cache_opts *opts);
+/* Frees everything.  No reader or writer may still use the cache. */
+void vd_cache_destroy(struct vd_cache *c);
+/* New budget or stale window (config reload).  Thread safe. */
+void vd_cache_set_opts(struct vd_cache *c, const struct vd_cache_opts *opts);
+void vd_cache_set_observer(struct vd_cache *c, vd_cache_observer_fn fn,
+			   void *arg);
+
+uint64_t vd_cache_hash(const uint8_t *key, size_t len);
+
+/*
+ * Looks key up.  The caller holds rcu_read_lock().  Returns the entry even
+ * when past expire_ns (the caller decides between fresh, stale and miss),
+ * or NULL.  Counts a hit and sets the CLOCK bit.
+ */
+const struct vd_cache_entry *vd_cache_lookup(struct vd_cache *c,
+					     const uint8_t *key, size_t key_len,
+					     uint64_t hash);
+
+/*
+ * Stores a copy of (key, wire, meta, ttl_offs), replacing any entry with
+ * the same key; expiry is now_ns + meta->ttl seconds.  Keeps the byte
+ * budget (evicting if needed).  Returns 0, -ENOMEM, or -E2BIG when the
+ * entry alone exceeds the budget.
+ */
+int vd_cache_insert(struct vd_cache *c, const uint8_t *key, size_t key_len,
+		    uint64_t hash, const uint8_t *wire,
+		    const struct vd_dns_answer_meta *meta,
+		    const uint16_t *ttl_offs, uint64_t now_ns);
+
+/* Removals; each returns how many entries it removed.  name is lower-cased
+ * uncompressed wire. */
+size_t vd_cache_flush_name(struct vd_cache *c, const uint8_t *name,
+			   size_t name_len, int qtype /* -1 = all */);
+size_t vd_cache_flush_zone(struct vd_cache *c, const uint8_t *zone,
+			   size_t zone_len);
+size_t vd_cache_flush_all(struct vd_cache *c);
+
+/*
+ * Housekeeping, from one thread every few hundred milliseconds: removes
+ * entries past expiry + stale window and evicts (CLOCK) down to the budget.
+ */
+void vd_cache_maintain(struct vd_cache *c, uint64_t now_ns);
+
+void vd_cache_get_stats(struct vd_cache *c, struct vd_cache_stats *st);
+
+/* Visits every entry (inside an RCU read section the cache takes itself).
+ * Stops early when fn returns nonzero. */
+typedef int (*vd_cache_visit_fn)(void *arg, const struct vd_cache_entry *e);
+void vd_cache_foreach(struct vd_cache *c, vd_cache_visit_fn fn, void *arg);
+
+#endif

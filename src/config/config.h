@@ -1,0 +1,104 @@
+/*
+ * vipdnsd configuration.  Every option is declared once, in the option
+ * table in config.c (name, type, default, validator, doc line); the parser,
+ * `vipdnsd --help-config`, the defaults dump and the README reference all
+ * come from that table.
+ *
+ * File format: one `key = value` per line, `#` starts a comment, keys that
+ * take lists (listen, acl, trust-anchor-file, unbound-option) repeat.
+ */
+#ifndef VD_CONFIG_CONFIG_H
+#define VD_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "acl/acl.h"
+
+#define VD_CONFIG_DEFAULT_PATH "/etc/vipdns/vipdns.conf"
+#define VD_CONFIG_MAX_LISTEN 64
+#define VD_CONFIG_MAX_LIST 64
+#define VD_CONFIG_STR_MAX 256
+
+struct vd_listen {
+	struct sockaddr_storage addr; /* port filled in (default 53) */
+	socklen_t addr_len;
+};
+
+struct vd_config {
+	/* listeners and data planes */
+	struct vd_listen listen[VD_CONFIG_MAX_LISTEN];
+	size_t n_listen;
+	unsigned threads;          /* worker threads; 0 in the file = one per CPU */
+	uint16_t edns_buffer_size; /* advertised and upper bound for UDP answers */
+	unsigned tcp_idle_timeout_ms;
+	unsigned tcp_max_connections; /* per worker */
+	int so_rcvbuf, so_sndbuf;     /* bytes; 0 = kernel default */
+
+	/* cache */
+	size_t cache_size;            /* bytes */
+	uint32_t cache_min_ttl, cache_max_ttl, cache_max_negative_ttl;
+	uint32_t servfail_ttl;        /* RFC 9520 */
+	bool serve_stale;             /* RFC 8767 */
+	uint32_t stale_max_age;       /* seconds past expiry an answer may be served */
+	uint32_t stale_answer_ttl;    /* TTL on stale answers */
+	unsigned stale_client_timeout_ms; /* answer stale after this long; 0 = only on failure */
+	bool prefetch;
+	unsigned prefetch_percent;    /* refresh when this % of TTL remains */
+	unsigned prefetch_min_hits;   /* ...and the entry had at least this many hits */
+
+	/* recursion */
+	unsigned max_recursions;      /* outstanding per worker */
+	bool dnssec;
+	bool qname_minimisation;
+	bool aggressive_nsec;
+	bool use_caps_for_id;         /* 0x20 */
+	char root_hints[VD_CONFIG_STR_MAX];       /* "" = built-in */
+	char trust_anchor_files[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX];
+	size_t n_trust_anchor_files;  /* 0 = built-in root anchor */
+	char unbound_options[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX]; /* "name: value" */
+	size_t n_unbound_options;
+	unsigned recursion_timeout_ms; /* answer SERVFAIL (or stale) after this long */
+
+	/* access control */
+	struct vd_acl acl;
+
+	/* identity, process */
+	char node_id[VD_CONFIG_STR_MAX]; /* NSID; "" = hostname */
+	char user[VD_CONFIG_STR_MAX];    /* drop privileges to; "" = stay */
+	char pidfile[VD_CONFIG_STR_MAX];
+	int log_level;                   /* enum vd_log_level */
+	int log_target;                  /* enum vd_log_target */
+
+	/* control */
+	char control_socket[VD_CONFIG_STR_MAX];
+	unsigned control_socket_mode;    /* octal in the file, e.g. 0660 */
+};
+
+/* Fills cfg with built-in defaults (zero-config start: 127.0.0.1 and ::1
+ * port 53, built-in root hints and trust anchor, loopback-only ACL). */
+void vd_config_defaults(struct vd_config *cfg);
+
+/*
+ * Parses path over the defaults.  On error writes "path:line: reason" into
+ * err (errlen bytes) and returns -EINVAL (or -errno when the file cannot be
+ * read).  cfg is left unspecified on error: parse into a scratch struct.
+ */
+int vd_config_load(struct vd_config *cfg, const char *path, char *err,
+		   size_t errlen);
+
+/* Same, from a string (tests, fuzzing); name is used in messages. */
+int vd_config_parse_string(struct vd_config *cfg, const char *name,
+			   const char *text, char *err, size_t errlen);
+
+/* Prints every option with type, default and doc line (--help-config);
+ * markdown=true prints the README reference table. */
+void vd_config_print_reference(FILE *out, bool markdown);
+
+/* Prints the effective configuration in file syntax. */
+void vd_config_dump(FILE *out, const struct vd_config *cfg);
+
+#endif

@@ -1,4 +1,162 @@
-int main(void)
+/*
+ * vipdnsd: the anycast full-service resolver daemon.
+ *
+ *   vipdnsd                   zero-config: 127.0.0.1 and ::1 port 53, built-in
+ *                             root hints and trust anchor (or the config at
+ *                             /etc/vipdns/vipdns.conf when that file exists)
+ *   vipdnsd -c FILE           run with FILE
+ *   vipdnsd -t [-c FILE]      check the configuration and exit
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <urcu.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "daemon/daemon.h"
+#include "vd_build.h"
+
+static void usage(FILE *out)
 {
-	return 0;
+	fprintf(out,
+		"usage: vipdnsd [-c FILE] [-t] [--help-config] [--dump-config] [-V]\n"
+		"  -c, --config FILE   configuration file (default %s if it exists,\n"
+		"                      else built-in defaults)\n"
+		"  -t, --check         check the configuration and exit\n"
+		"      --help-config   list every option with its default\n"
+		"      --dump-config   print the effective configuration\n"
+		"  -V, --version       print the version\n"
+		"Signals: SIGHUP reloads the configuration (the cache is kept),\n"
+		"SIGTERM stops after answering queries already taken, SIGUSR1 logs\n"
+		"counters.\n",
+		VD_CONFIG_DEFAULT_PATH);
+}
+
+static void write_pidfile(const char *path)
+{
+	if (!path[0])
+		return;
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		vd_log(VD_LOG_WARNING, "pidfile %s: %s", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_HELP_CONFIG = 256, OPT_DUMP_CONFIG };
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"help-config", no_argument, NULL, OPT_HELP_CONFIG},
+		{"dump-config", no_argument, NULL, OPT_DUMP_CONFIG},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = NULL;
+	bool check = false, dump = false;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("vipdnsd %s\n", VD_VERSION);
+			return 0;
+		case OPT_HELP_CONFIG:
+			vd_config_print_reference(stdout, false);
+			return 0;
+		case OPT_DUMP_CONFIG:
+			dump = true;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	/* Signals are taken synchronously by the main thread; every thread
+	 * created from here on inherits the mask. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct vd_config *cfg = malloc(sizeof(*cfg));
+	if (!cfg) {
+		fprintf(stderr, "vipdnsd: out of memory\n");
+		return 1;
+	}
+	vd_config_defaults(cfg);
+	if (!path && access(VD_CONFIG_DEFAULT_PATH, F_OK) == 0)
+		path = VD_CONFIG_DEFAULT_PATH;
+	if (path) {
+		char err[512];
+		if (vd_config_load(cfg, path, err, sizeof(err)) != 0) {
+			fprintf(stderr, "vipdnsd: %s\n", err);
+			free(cfg);
+			return 1;
+		}
+	}
+	if (dump) {
+		vd_config_dump(stdout, cfg);
+		free(cfg);
+		return 0;
+	}
+	if (check) {
+		printf("%s: OK\n", path ? path : "built-in defaults");
+		free(cfg);
+		return 0;
+	}
+
+	vd_log_setup((enum vd_log_target)cfg->log_target,
+		     (enum vd_log_level)cfg->log_level);
+	vd_log(VD_LOG_NOTICE, "starting with %s",
+	       path ? path : "built-in defaults (no config file)");
+	rcu_register_thread();
+	struct vd_daemon *d = calloc(1, sizeof(*d));
+	int status = 1;
+	if (!d)
+		goto out;
+	if (vd_daemon_init(d, cfg, path) != 0)
+		goto out;
+	write_pidfile(cfg->pidfile);
+	if (vd_daemon_drop_privileges(d) != 0)
+		goto out;
+	status = vd_daemon_run(d);
+out:
+	if (d)
+		vd_daemon_fini(d);
+	free(d);
+	if (cfg->pidfile[0])
+		(void)unlink(cfg->pidfile);
+	free(cfg);
+	rcu_unregister_thread();
+	vd_log(VD_LOG_NOTICE, "exiting with status %d", status);
+	return status;
 }

@@ -1,0 +1,266 @@
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/thread.h>
+#include <urcu.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "vd_build.h"
+#include "dataplane/socket/socket.h"
+
+/* Housekeeping period of the main thread (cache expiry and budget). */
+#define MAINTAIN_MS 250
+
+static void cache_opts(const struct vd_settings *st, struct vd_cache_opts *o)
+{
+	o->max_bytes = st->cfg.cache_size;
+	o->stale_max_ns = st->stale_max_ns;
+}
+
+int vd_daemon_init(struct vd_daemon *d, const struct vd_config *cfg,
+		   const char *config_path)
+{
+	char err[512] = "";
+	memset(d, 0, sizeof(*d));
+	snprintf(d->config_path, sizeof(d->config_path), "%s",
+		 config_path ? config_path : "");
+	if (evthread_use_pthreads() != 0) {
+		vd_log(VD_LOG_CRIT, "libevent has no pthreads support");
+		return -ENOTSUP;
+	}
+	struct vd_settings *st = vd_settings_new(cfg);
+	if (!st)
+		return -ENOMEM;
+	rcu_assign_pointer(d->settings, st);
+
+	struct vd_cache_opts co;
+	cache_opts(st, &co);
+	d->cache = vd_cache_create(&co);
+	if (!d->cache) {
+		vd_log(VD_LOG_CRIT, "cannot create the answer cache");
+		return -ENOMEM;
+	}
+
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = cfg->threads ? cfg->threads : (unsigned)(cpus > 0 ? cpus : 1);
+	if (n > VD_DAEMON_MAX_WORKERS)
+		n = VD_DAEMON_MAX_WORKERS;
+	for (unsigned i = 0; i < n; i++) {
+		d->workers[i] = vd_worker_new(d, i, st, err, sizeof(err));
+		if (!d->workers[i]) {
+			vd_log(VD_LOG_CRIT, "worker %u: %s", i, err);
+			return -EINVAL;
+		}
+		d->n_workers++;
+	}
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		char a[80];
+		vd_sock_addr_str((const struct sockaddr *)&cfg->listen[i].addr, a,
+				 sizeof(a));
+		vd_log(VD_LOG_NOTICE, "listening on %s (udp, tcp)", a);
+	}
+	vd_log(VD_LOG_NOTICE,
+	       "%u worker threads, cache %zu bytes, dnssec %s, node-id \"%.*s\"",
+	       d->n_workers, cfg->cache_size, cfg->dnssec ? "on" : "off",
+	       (int)st->nsid_len, (const char *)st->nsid);
+	return 0;
+}
+
+int vd_daemon_drop_privileges(struct vd_daemon *d)
+{
+	const char *user = d->settings->cfg.user;
+	if (!user[0])
+		return 0;
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		vd_log(VD_LOG_CRIT, "user %s: %s", user,
+		       errno ? strerror(errno) : "no such user");
+		return -EINVAL;
+	}
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		int e = errno;
+		vd_log(VD_LOG_CRIT, "cannot become %s: %s", user, strerror(e));
+		return -e;
+	}
+	/* A process that can get root back has not dropped anything. */
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		vd_log(VD_LOG_CRIT, "privileges could be regained after drop");
+		return -EPERM;
+	}
+	vd_log(VD_LOG_NOTICE, "running as %s (uid %u)", user,
+	       (unsigned)pw->pw_uid);
+	return 0;
+}
+
+void vd_daemon_stats(struct vd_daemon *d, struct vd_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		const struct vd_stats *s = &d->workers[i]->stats;
+#define VD_STATS_SUM(name)                                                     \
+	VD_STAT_ADD(out, name,                                                 \
+		    atomic_load_explicit(&s->name, memory_order_relaxed));
+		VD_STATS_FIELDS(VD_STATS_SUM)
+#undef VD_STATS_SUM
+		for (int r = 0; r < 16; r++)
+			VD_STAT_ADD(out, rcode[r],
+				    atomic_load_explicit(&s->rcode[r],
+							 memory_order_relaxed));
+	}
+}
+
+static void log_stats(struct vd_daemon *d)
+{
+	struct vd_stats s;
+	struct vd_cache_stats cs;
+	vd_daemon_stats(d, &s);
+	vd_cache_get_stats(d->cache, &cs);
+	vd_log(VD_LOG_NOTICE,
+	       "stats: udp %llu tcp %llu hits %llu misses %llu stale %llu "
+	       "prefetch %llu recursions %llu failures %llu coalesced %llu "
+	       "over-limit %llu acl-refused %llu acl-dropped %llu malformed %llu "
+	       "cache entries %llu bytes %llu evictions %llu",
+	       (unsigned long long)s.queries_udp, (unsigned long long)s.queries_tcp,
+	       (unsigned long long)s.cache_hits, (unsigned long long)s.cache_misses,
+	       (unsigned long long)s.stale_served, (unsigned long long)s.prefetches,
+	       (unsigned long long)s.recursions,
+	       (unsigned long long)s.recursion_failures,
+	       (unsigned long long)s.coalesced, (unsigned long long)s.over_limit,
+	       (unsigned long long)s.refused_acl, (unsigned long long)s.dropped_acl,
+	       (unsigned long long)s.dropped_malformed,
+	       (unsigned long long)cs.entries, (unsigned long long)cs.bytes,
+	       (unsigned long long)cs.evictions);
+}
+
+/* Names the options a reload cannot apply to running workers. */
+static void warn_restart_only(const struct vd_config *a, const struct vd_config *b)
+{
+	struct {
+		const char *name;
+		bool changed;
+	} keys[] = {
+		{"listen", a->n_listen != b->n_listen ||
+				   memcmp(a->listen, b->listen,
+					  sizeof(a->listen[0]) * a->n_listen) != 0},
+		{"threads", a->threads != b->threads},
+		{"dnssec", a->dnssec != b->dnssec},
+		{"root-hints", strcmp(a->root_hints, b->root_hints) != 0},
+		{"trust-anchor-file",
+		 a->n_trust_anchor_files != b->n_trust_anchor_files ||
+			 memcmp(a->trust_anchor_files, b->trust_anchor_files,
+				sizeof(a->trust_anchor_files)) != 0},
+		{"unbound-option",
+		 a->n_unbound_options != b->n_unbound_options ||
+			 memcmp(a->unbound_options, b->unbound_options,
+				sizeof(a->unbound_options)) != 0},
+		{"qname-minimisation", a->qname_minimisation != b->qname_minimisation},
+		{"aggressive-nsec", a->aggressive_nsec != b->aggressive_nsec},
+		{"use-caps-for-id", a->use_caps_for_id != b->use_caps_for_id},
+		{"max-recursions", a->max_recursions != b->max_recursions},
+		{"user", strcmp(a->user, b->user) != 0},
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].changed)
+			vd_log(VD_LOG_WARNING,
+			       "reload: %s changed; it takes effect at restart",
+			       keys[i].name);
+}
+
+int vd_daemon_reload(struct vd_daemon *d)
+{
+	char err[512];
+	struct vd_config *cfg = malloc(sizeof(*cfg));
+	if (!cfg)
+		return -ENOMEM;
+	vd_config_defaults(cfg);
+	if (d->config_path[0] &&
+	    vd_config_load(cfg, d->config_path, err, sizeof(err)) != 0) {
+		vd_log(VD_LOG_ERR, "reload failed, keeping the running config: %s",
+		       err);
+		free(cfg);
+		return -EINVAL;
+	}
+	struct vd_settings *old = d->settings;
+	warn_restart_only(&old->cfg, cfg);
+	struct vd_settings *st = vd_settings_new(cfg);
+	free(cfg);
+	if (!st)
+		return -ENOMEM;
+	vd_log_setup((enum vd_log_target)st->cfg.log_target,
+		     (enum vd_log_level)st->cfg.log_level);
+	rcu_assign_pointer(d->settings, st);
+	struct vd_cache_opts co;
+	cache_opts(st, &co);
+	vd_cache_set_opts(d->cache, &co);
+	/* Workers may still hold the old settings inside a read section. */
+	synchronize_rcu();
+	vd_settings_free(old);
+	vd_log(VD_LOG_NOTICE, "configuration reloaded from %s; cache kept",
+	       d->config_path[0] ? d->config_path : "built-in defaults");
+	return 0;
+}
+
+int vd_daemon_run(struct vd_daemon *d)
+{
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		int rc = vd_worker_start(d->workers[i]);
+		if (rc != 0) {
+			vd_log(VD_LOG_CRIT, "cannot start worker %u: %s", i,
+			       strerror(-rc));
+			for (unsigned j = 0; j < i; j++)
+				vd_worker_request_stop(d->workers[j]);
+			return 1;
+		}
+	}
+	vd_log(VD_LOG_NOTICE, "vipdnsd %s ready", VD_VERSION);
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		struct timespec tick = {.tv_sec = 0,
+					.tv_nsec = MAINTAIN_MS * VD_NS_PER_MS};
+		int sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT) {
+			vd_log(VD_LOG_NOTICE, "signal %d: stopping", sig);
+			break;
+		}
+		if (sig == SIGHUP)
+			(void)vd_daemon_reload(d);
+		else if (sig == SIGUSR1)
+			log_stats(d);
+		vd_cache_maintain(d->cache, vd_now_ns());
+	}
+	for (unsigned i = 0; i < d->n_workers; i++)
+		vd_worker_request_stop(d->workers[i]);
+	for (unsigned i = 0; i < d->n_workers; i++)
+		vd_worker_join(d->workers[i]);
+	log_stats(d);
+	return 0;
+}
+
+void vd_daemon_fini(struct vd_daemon *d)
+{
+	for (unsigned i = 0; i < d->n_workers; i++)
+		vd_worker_free(d->workers[i]);
+	d->n_workers = 0;
+	if (d->cache)
+		vd_cache_destroy(d->cache);
+	d->cache = NULL;
+	vd_settings_free(d->settings);
+	d->settings = NULL;
+}

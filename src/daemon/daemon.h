@@ -1,0 +1,48 @@
+/*
+ * The daemon: owns the settings, the shared answer cache and the workers,
+ * and runs the lifecycle (start, SIGHUP reload, SIGTERM stop) from the
+ * main thread.
+ */
+#ifndef VD_DAEMON_DAEMON_H
+#define VD_DAEMON_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cache/cache.h"
+#include "daemon/settings.h"
+#include "daemon/stats.h"
+#include "daemon/worker.h"
+
+#define VD_DAEMON_MAX_WORKERS 64
+
+struct vd_daemon {
+	struct vd_settings *settings; /* RCU: rcu_dereference() to read */
+	struct vd_cache *cache;
+	struct vd_worker *workers[VD_DAEMON_MAX_WORKERS];
+	unsigned n_workers;
+	char config_path[4096]; /* "" = built-in defaults */
+};
+
+/*
+ * Creates the cache and the workers, binds every listener and builds the
+ * libunbound contexts.  Returns 0 or a negative errno (logged).  Call as
+ * root before vd_daemon_drop_privileges().
+ */
+int vd_daemon_init(struct vd_daemon *d, const struct vd_config *cfg,
+		   const char *config_path);
+int vd_daemon_drop_privileges(struct vd_daemon *d);
+/* Starts the worker threads, then runs signals and housekeeping on the
+ * calling thread until SIGTERM/SIGINT.  Returns the exit status. */
+int vd_daemon_run(struct vd_daemon *d);
+/* Releases everything; safe after a failed init. */
+void vd_daemon_fini(struct vd_daemon *d);
+
+/* Rereads the config file; on error logs "file:line: reason" and keeps the
+ * running settings.  Returns 0 or -EINVAL. */
+int vd_daemon_reload(struct vd_daemon *d);
+
+/* Sums every worker's counters into out. */
+void vd_daemon_stats(struct vd_daemon *d, struct vd_stats *out);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * A worker: one thread, one libevent loop, its own SO_REUSEPORT sockets
+ * and its own libunbound contexts running inside that loop.  Nothing of a
+ * worker is touched by another thread except its counters (read-only) and
+ * the loop-exit request.
+ */
+#ifndef VD_DAEMON_WORKER_H
+#define VD_DAEMON_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/settings.h"
+#include "daemon/stats.h"
+
+struct event_base;
+struct event;
+struct vd_daemon;
+struct vd_res;
+struct vd_udp;
+struct vd_tcp_listener;
+struct vd_tcp_conn;
+
+#define VD_WORKER_MAX_SOCKETS 64
+
+struct vd_worker {
+	unsigned id;
+	pthread_t thread;
+	bool started;
+	struct vd_daemon *daemon;
+	struct event_base *base;
+	struct vd_res *res;
+	struct vd_udp *udp[VD_WORKER_MAX_SOCKETS];
+	unsigned n_udp;
+	struct vd_tcp_listener *tcp[VD_WORKER_MAX_SOCKETS];
+	unsigned n_tcp;
+	unsigned tcp_conns;
+	struct vd_tcp_conn *tcp_list;
+	struct event *stop_timer;
+	uint64_t stop_deadline_ns;
+	bool stopping;
+	struct vd_stats stats;
+};
+
+/* Builds a worker: its loop, its libunbound contexts, one socket per
+ * listen address and transport.  Returns NULL with the reason in err. */
+struct vd_worker *vd_worker_new(struct vd_daemon *d, unsigned id,
+				const struct vd_settings *st, char *err,
+				size_t errlen);
+/* The calling thread must be registered with RCU. */
+int vd_worker_start(struct vd_worker *w);
+/* Thread safe: stop reading, answer what was taken, end the loop. */
+void vd_worker_request_stop(struct vd_worker *w);
+void vd_worker_join(struct vd_worker *w);
+/* Joins if needed, then frees.  NULL-safe. */
+void vd_worker_free(struct vd_worker *w);
+
+/* The settings in force; valid inside an RCU read-side section. */
+const struct vd_settings *vd_worker_settings(const struct vd_worker *w);
+
+#endif

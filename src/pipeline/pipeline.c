@@ -1,0 +1,234 @@
+#include "pipeline/pipeline.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "acl/acl.h"
+#include "core/clock.h"
+#include "core/compiler.h"
+#include "daemon/daemon.h"
+#include "daemon/worker.h"
+#include "dataplane/socket/socket.h"
+#include "resolve/resolve.h"
+
+uint16_t vd_pipeline_max_size(const struct vd_worker *w,
+			      const struct vd_dns_query *q,
+			      const struct vd_reply_to *dest)
+{
+	if (dest->transport == VD_TRANSPORT_TCP)
+		return VD_DNS_MSG_MAX;
+	return vd_dns_client_max_size(
+		q, vd_worker_settings(w)->cfg.edns_buffer_size);
+}
+
+static void resp_opts(const struct vd_worker *w, const struct vd_dns_query *q,
+		      const struct vd_reply_to *dest,
+		      struct vd_dns_resp_opts *ro)
+{
+	const struct vd_settings *st = vd_worker_settings(w);
+	memset(ro, 0, sizeof(*ro));
+	ro->max_size = vd_pipeline_max_size(w, q, dest);
+	ro->edns_size = st->cfg.edns_buffer_size;
+	ro->nsid = st->nsid_len ? st->nsid : NULL;
+	ro->nsid_len = st->nsid_len;
+	ro->ede = -1;
+}
+
+static size_t counted(struct vd_worker *w, const uint8_t *ans, size_t n)
+{
+	if (n >= VD_DNS_HEADER_LEN) {
+		VD_STAT_INC(&w->stats, rcode[ans[3] & 0x0f]);
+		if (ans[2] & (VD_DNS_F_TC >> 8))
+			VD_STAT_INC(&w->stats, truncated);
+	}
+	return n;
+}
+
+size_t vd_pipeline_answer_stored(struct vd_worker *w,
+				 const struct vd_dns_query *q,
+				 const struct vd_reply_to *dest,
+				 const uint8_t *wire,
+				 const struct vd_dns_answer_meta *meta,
+				 const uint16_t *ttl_offs, uint32_t elapsed,
+				 bool stale, uint8_t *out, size_t cap)
+{
+	struct vd_dns_resp_opts ro;
+	resp_opts(w, q, dest, &ro);
+	if (stale) {
+		/* RFC 8767 4: a short TTL so clients come back soon, and
+		 * RFC 8914 EDE 3 so operators can tell. */
+		ro.ede = VD_DNS_EDE_STALE_ANSWER;
+		ro.ttl_override = vd_worker_settings(w)->cfg.stale_answer_ttl;
+		VD_STAT_INC(&w->stats, stale_served);
+	}
+	return vd_dns_answer_write(wire, meta, ttl_offs, q, elapsed, &ro, out,
+				   cap);
+}
+
+static size_t answer_entry(struct vd_worker *w, const struct vd_dns_query *q,
+			   const struct vd_reply_to *dest,
+			   const struct vd_cache_entry *e, uint64_t now,
+			   bool stale, uint8_t *out, size_t cap)
+{
+	uint32_t elapsed = now > e->stored_ns
+				   ? (uint32_t)((now - e->stored_ns) / VD_NS_PER_SEC)
+				   : 0;
+	return vd_pipeline_answer_stored(w, q, dest, e->wire, &e->meta,
+					 e->ttl_offs, elapsed, stale, out, cap);
+}
+
+size_t vd_pipeline_answer_failure(struct vd_worker *w,
+				  const struct vd_dns_query *q,
+				  const uint8_t *key, size_t key_len,
+				  uint64_t hash, const struct vd_reply_to *dest,
+				  int ede, uint8_t *out, size_t cap)
+{
+	const struct vd_settings *st = vd_worker_settings(w);
+	uint64_t now = vd_now_ns();
+	if (st->stale_max_ns) {
+		const struct vd_cache_entry *e =
+			vd_cache_lookup(w->daemon->cache, key, key_len, hash);
+		if (e && e->meta.kind != VD_DNS_ANSWER_SERVFAIL &&
+		    now <= e->expire_ns + st->stale_max_ns)
+			return answer_entry(w, q, dest, e, now, true, out, cap);
+	}
+	struct vd_dns_resp_opts ro;
+	resp_opts(w, q, dest, &ro);
+	ro.ede = ede;
+	return vd_dns_answer_error(q, VD_DNS_RCODE_SERVFAIL, &ro, out, cap);
+}
+
+static void maybe_prefetch(struct vd_worker *w, const struct vd_settings *st,
+			   const struct vd_dns_query *q, const uint8_t *key,
+			   size_t key_len, uint64_t hash,
+			   const struct vd_cache_entry *e, uint64_t now)
+{
+	if (!st->cfg.prefetch || e->meta.kind == VD_DNS_ANSWER_SERVFAIL ||
+	    atomic_load_explicit(&e->prefetching, memory_order_relaxed))
+		return;
+	uint64_t left = e->expire_ns - now;
+	uint64_t window = (uint64_t)e->meta.ttl * VD_NS_PER_SEC / 100 *
+			  st->cfg.prefetch_percent;
+	if (left > window ||
+	    atomic_load_explicit(&e->hits, memory_order_relaxed) <
+		    st->cfg.prefetch_min_hits)
+		return;
+	/* One worker wins the flag; the entry's replacement starts clear. */
+	uint8_t expected = 0;
+	struct vd_cache_entry *me = (struct vd_cache_entry *)e;
+	if (!atomic_compare_exchange_strong(&me->prefetching, &expected, 1))
+		return;
+	if (vd_res_prefetch(w->res, q, key, key_len, hash) != 0)
+		atomic_store(&me->prefetching, 0);
+}
+
+size_t vd_pipeline_handle(struct vd_worker *w, const uint8_t *pkt,
+			  size_t len, const struct vd_reply_to *dest,
+			  uint8_t *out, size_t cap)
+{
+	const struct vd_settings *st = vd_worker_settings(w);
+	struct vd_stats *s = &w->stats;
+	if (dest->transport == VD_TRANSPORT_UDP)
+		VD_STAT_INC(s, queries_udp);
+	else
+		VD_STAT_INC(s, queries_tcp);
+
+	/* The ACL comes first: a dropped client costs no parsing. */
+	enum vd_acl_action act =
+		vd_acl_match(&st->cfg.acl, (const struct sockaddr *)&dest->peer);
+	if (act == VD_ACL_DROP) {
+		VD_STAT_INC(s, dropped_acl);
+		return 0;
+	}
+
+	struct vd_dns_query q;
+	enum vd_dns_verdict v = vd_dns_query_parse(pkt, len, &q);
+	if (v == VD_DNS_QUERY_DROP) {
+		VD_STAT_INC(s, dropped_malformed);
+		return 0;
+	}
+	struct vd_dns_resp_opts ro;
+	resp_opts(w, &q, dest, &ro);
+	if (act == VD_ACL_REFUSE) {
+		VD_STAT_INC(s, refused_acl);
+		ro.ede = VD_DNS_EDE_PROHIBITED;
+		return counted(w, out,
+			       vd_dns_answer_error(&q, VD_DNS_RCODE_REFUSED, &ro,
+						   out, cap));
+	}
+	switch (v) {
+	case VD_DNS_QUERY_OK:
+		break;
+	case VD_DNS_QUERY_FORMERR:
+		VD_STAT_INC(s, formerr);
+		return counted(w, out,
+			       vd_dns_answer_error(&q, VD_DNS_RCODE_FORMERR, &ro,
+						   out, cap));
+	case VD_DNS_QUERY_NOTIMP:
+		return counted(w, out,
+			       vd_dns_answer_error(&q, VD_DNS_RCODE_NOTIMP, &ro,
+						   out, cap));
+	case VD_DNS_QUERY_REFUSED:
+		return counted(w, out,
+			       vd_dns_answer_error(&q, VD_DNS_RCODE_REFUSED, &ro,
+						   out, cap));
+	case VD_DNS_QUERY_BADVERS:
+		return counted(w, out,
+			       vd_dns_answer_error(&q, VD_DNS_RCODE_BADVERS, &ro,
+						   out, cap));
+	default:
+		VD_STAT_INC(s, dropped_malformed);
+		return 0;
+	}
+
+	uint8_t key[VD_DNS_KEY_MAX];
+	size_t key_len = vd_dns_query_key(&q, key);
+	uint64_t hash = vd_cache_hash(key, key_len);
+	uint64_t now = vd_now_ns();
+	const struct vd_cache_entry *e =
+		vd_cache_lookup(w->daemon->cache, key, key_len, hash);
+	if (e && now < e->expire_ns) {
+		VD_STAT_INC(s, cache_hits);
+		maybe_prefetch(w, st, &q, key, key_len, hash, e, now);
+		return counted(w, out,
+			       answer_entry(w, &q, dest, e, now, false, out, cap));
+	}
+	VD_STAT_INC(s, cache_misses);
+
+	if (dest->transport == VD_TRANSPORT_TCP)
+		vd_tcp_conn_ref(dest->conn);
+	int rc = vd_res_submit(w->res, &q, key, key_len, hash, dest);
+	if (rc == 0)
+		return 0;
+	if (dest->transport == VD_TRANSPORT_TCP)
+		vd_tcp_conn_unref(dest->conn);
+	if (rc == -EBUSY)
+		VD_STAT_INC(s, over_limit);
+	return counted(w, out,
+		       vd_pipeline_answer_failure(w, &q, key, key_len, hash, dest,
+						  -1, out, cap));
+}
+
+void vd_pipeline_send(struct vd_worker *w, const struct vd_reply_to *dest,
+		      const uint8_t *ans, size_t len)
+{
+	counted(w, ans, len);
+	if (dest->transport == VD_TRANSPORT_TCP) {
+		vd_tcp_conn_answer(dest->conn, ans, len);
+		return;
+	}
+	if (len == 0)
+		return;
+	ssize_t n = sendto(dest->fd, ans, len, MSG_DONTWAIT,
+			   (const struct sockaddr *)&dest->peer, dest->peer_len);
+	if (n < 0)
+		VD_STAT_INC(&w->stats, send_errors);
+}
+
+void vd_pipeline_release(struct vd_worker *w, const struct vd_reply_to *dest)
+{
+	(void)w;
+	if (dest->transport == VD_TRANSPORT_TCP)
+		vd_tcp_conn_unref(dest->conn);
+}

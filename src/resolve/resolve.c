@@ -1,0 +1,619 @@
+#include "resolve/resolve.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <unbound-event.h>
+#include <unbound.h>
+#include <urcu.h>
+
+#include "cache/cache.h"
+#include "core/clock.h"
+#include "core/compiler.h"
+#include "core/log.h"
+#include "daemon/daemon.h"
+#include "daemon/worker.h"
+#include "dns/answer.h"
+
+/*
+ * The IANA root KSKs (KSK-2017 and KSK-2024) as DS records; the same data
+ * Debian ships in dns-root-data.  Used only when no trust-anchor-file is
+ * configured, so a zero-config start validates.
+ */
+const char *const vd_res_builtin_anchors[] = {
+	". IN DS 20326 8 2 "
+	"E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D",
+	". IN DS 38696 8 2 "
+	"683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16",
+	NULL,
+};
+
+#define RES_MAX_BUCKETS 65536u
+#define RES_FREELIST_MAX 1024u
+
+struct res_waiter {
+	struct res_waiter *next;
+	uint64_t start_ns;
+	struct vd_dns_query q;
+	struct vd_reply_to dest;
+};
+
+struct res_pending {
+	struct res_pending *hnext;             /* hash chain */
+	struct res_pending *prev, *next;       /* age list, oldest first */
+	struct vd_res *res;
+	uint64_t hash;
+	uint64_t start_ns;
+	struct res_waiter *waiters;
+	bool timed_out; /* waiters were answered; the recursion runs on */
+	bool prefetch;
+	uint16_t key_len;
+	uint8_t key[VD_DNS_KEY_MAX];
+	struct vd_dns_query q; /* the first asker: name and flags to resolve */
+};
+
+struct vd_res {
+	struct vd_worker *w;
+	struct ub_ctx *validating; /* NULL when dnssec = no */
+	struct ub_ctx *plain;
+	struct res_pending **buckets;
+	size_t n_buckets;
+	struct res_pending *oldest, *newest;
+	unsigned outstanding;
+	unsigned max_outstanding;
+	struct res_waiter *free_waiters;
+	unsigned n_free_waiters;
+	struct event *timer;
+	uint8_t norm[VD_DNS_MSG_MAX];
+	uint16_t ttl_offs[VD_DNS_ANSWER_MAX_RRS];
+	uint8_t out[VD_DNS_MSG_MAX];
+};
+
+static struct res_waiter *waiter_get(struct vd_res *r)
+{
+	struct res_waiter *wt = r->free_waiters;
+	if (wt) {
+		r->free_waiters = wt->next;
+		r->n_free_waiters--;
+		return wt;
+	}
+	return malloc(sizeof(*wt));
+}
+
+static void waiter_put(struct vd_res *r, struct res_waiter *wt)
+{
+	if (r->n_free_waiters >= RES_FREELIST_MAX) {
+		free(wt);
+		return;
+	}
+	wt->next = r->free_waiters;
+	r->free_waiters = wt;
+	r->n_free_waiters++;
+}
+
+static struct res_pending **bucket_of(struct vd_res *r, uint64_t hash)
+{
+	return &r->buckets[hash & (r->n_buckets - 1)];
+}
+
+static struct res_pending *pending_find(struct vd_res *r, const uint8_t *key,
+					size_t key_len, uint64_t hash)
+{
+	for (struct res_pending *p = *bucket_of(r, hash); p; p = p->hnext)
+		if (p->hash == hash && p->key_len == key_len &&
+		    memcmp(p->key, key, key_len) == 0)
+			return p;
+	return NULL;
+}
+
+static void pending_unlink(struct vd_res *r, struct res_pending *p)
+{
+	struct res_pending **pp = bucket_of(r, p->hash);
+	while (*pp && *pp != p)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = p->hnext;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		r->oldest = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		r->newest = p->prev;
+	r->outstanding--;
+}
+
+static void answer_failure(struct vd_res *r, struct res_pending *p,
+			   struct res_waiter *wt, int ede)
+{
+	size_t n = vd_pipeline_answer_failure(r->w, &wt->q, p->key, p->key_len,
+					      p->hash, &wt->dest, ede, r->out,
+					      sizeof(r->out));
+	vd_pipeline_send(r->w, &wt->dest, r->out, n);
+}
+
+static void release_waiters(struct vd_res *r, struct res_pending *p)
+{
+	struct res_waiter *wt = p->waiters;
+	while (wt) {
+		struct res_waiter *next = wt->next;
+		waiter_put(r, wt);
+		wt = next;
+	}
+	p->waiters = NULL;
+}
+
+/*
+ * A SERVFAIL to remember briefly (RFC 9520): made up here when libunbound
+ * gave no usable packet, so repeated queries for a failing name do not
+ * each start a recursion.
+ */
+static size_t synth_servfail(struct vd_res *r, const struct res_pending *p,
+			     const struct vd_settings *st,
+			     struct vd_dns_answer_meta *meta)
+{
+	struct vd_dns_query q = p->q;
+	q.has_edns = false; /* stored answers carry no OPT */
+	q.id = 0;
+	memcpy(q.qname, p->key + VD_DNS_KEY_HDR, q.qname_len);
+	struct vd_dns_resp_opts ro = {.max_size = VD_DNS_MSG_MAX, .ede = -1};
+	size_t n = vd_dns_answer_error(&q, VD_DNS_RCODE_SERVFAIL, &ro, r->norm,
+				       sizeof(r->norm));
+	memset(meta, 0, sizeof(*meta));
+	meta->wire_len = (uint16_t)n;
+	meta->qname_len = q.qname_len;
+	meta->kind = VD_DNS_ANSWER_SERVFAIL;
+	meta->rcode = VD_DNS_RCODE_SERVFAIL;
+	meta->ttl = st->cfg.servfail_ttl;
+	return n;
+}
+
+static void res_done(void *arg, int rcode, void *packet, int packet_len,
+		     int sec, char *why_bogus, int was_ratelimited)
+{
+	struct res_pending *p = arg;
+	struct vd_res *r = p->res;
+	struct vd_worker *w = r->w;
+	(void)was_ratelimited;
+
+	rcu_read_lock();
+	const struct vd_settings *st = vd_worker_settings(w);
+	uint64_t now = vd_now_ns();
+	pending_unlink(r, p);
+
+	struct vd_dns_norm_opts no = {
+		.strip_dnssec = !vd_dns_query_do(&p->q),
+		.secure = sec == 2,
+		.min_ttl = st->cfg.cache_min_ttl,
+		.max_ttl = st->cfg.cache_max_ttl,
+		.max_neg_ttl = st->cfg.cache_max_negative_ttl,
+		.servfail_ttl = st->cfg.servfail_ttl,
+	};
+	struct vd_dns_answer_meta meta;
+	int rc = -EBADMSG;
+	if (packet && packet_len > 0)
+		rc = vd_dns_answer_normalise(packet, (size_t)packet_len, &p->q,
+					     &no, r->norm, sizeof(r->norm),
+					     r->ttl_offs,
+					     VD_ARRAY_SIZE(r->ttl_offs), &meta);
+	bool bogus = sec == 1;
+	bool failed = rc != 0 || bogus || meta.rcode == VD_DNS_RCODE_SERVFAIL;
+	int ede = bogus ? VD_DNS_EDE_DNSSEC_BOGUS
+		      : VD_DNS_EDE_NO_REACHABLE_AUTHORITY;
+
+	if (failed) {
+		VD_STAT_INC(&w->stats, recursion_failures);
+		if (bogus && why_bogus)
+			vd_log(VD_LOG_INFO, "bogus answer for key hash %016llx: %s",
+			       (unsigned long long)p->hash, why_bogus);
+		else if (rc != 0 && packet)
+			vd_log(VD_LOG_INFO,
+			       "unusable recursion result (%s, rcode %d)",
+			       strerror(-rc), rcode);
+		/* Serve-stale (RFC 8767 4): an expired answer beats SERVFAIL,
+		 * and the failure must not displace it from the cache. */
+		const struct vd_cache_entry *old = NULL;
+		if (st->stale_max_ns)
+			old = vd_cache_lookup(w->daemon->cache, p->key,
+					      p->key_len, p->hash);
+		if (old && now <= old->expire_ns + st->stale_max_ns) {
+			for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
+				answer_failure(r, p, wt, ede);
+			goto out;
+		}
+		if (rc != 0 || bogus)
+			synth_servfail(r, p, st, &meta);
+		rc = 0;
+	}
+	if (rc == 0) {
+		int irc = vd_cache_insert(w->daemon->cache, p->key, p->key_len,
+					  p->hash, r->norm, &meta, r->ttl_offs,
+					  now);
+		if (irc != 0 && irc != -E2BIG)
+			vd_log(VD_LOG_WARNING, "cache insert failed: %s",
+			       strerror(-irc));
+		for (struct res_waiter *wt = p->waiters; wt; wt = wt->next) {
+			size_t n;
+			if (failed)
+				n = vd_pipeline_answer_failure(
+					w, &wt->q, p->key, p->key_len, p->hash,
+					&wt->dest, ede, r->out, sizeof(r->out));
+			else
+				n = vd_pipeline_answer_stored(
+					w, &wt->q, &wt->dest, r->norm, &meta,
+					r->ttl_offs, 0, false, r->out,
+					sizeof(r->out));
+			vd_pipeline_send(w, &wt->dest, r->out, n);
+		}
+	}
+out:
+	release_waiters(r, p);
+	free(p);
+	rcu_read_unlock();
+}
+
+static int start_recursion(struct vd_res *r, struct res_pending *p)
+{
+	char name[VD_DNS_NAME_MAX * 4 + 2];
+	if (vd_dns_name_to_str(p->key + VD_DNS_KEY_HDR,
+			       p->key_len - VD_DNS_KEY_HDR, name,
+			       sizeof(name)) < 0)
+		return -EINVAL;
+	bool cd = p->q.flags & VD_DNS_F_CD;
+	struct ub_ctx *ctx = (cd || !r->validating) ? r->plain : r->validating;
+	/*
+	 * libunbound may call res_done() before ub_resolve_event() returns
+	 * (local data, its own cache), and res_done() frees p: p is not
+	 * touched after the call, and the async id goes to a local.
+	 */
+	int async_id = 0;
+	VD_STAT_INC(&r->w->stats, recursions);
+	int rc = ub_resolve_event(ctx, name, p->q.qtype, p->q.qclass, p,
+				  res_done, &async_id);
+	if (rc != 0) {
+		vd_log(VD_LOG_ERR, "libunbound: cannot resolve %s: %s", name,
+		       ub_strerror(rc));
+		return -EIO;
+	}
+	return 0;
+}
+
+static struct res_pending *pending_new(struct vd_res *r,
+				       const struct vd_dns_query *q,
+				       const uint8_t *key, size_t key_len,
+				       uint64_t hash)
+{
+	struct res_pending *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->res = r;
+	p->hash = hash;
+	p->key_len = (uint16_t)key_len;
+	memcpy(p->key, key, key_len);
+	p->q = *q;
+	p->start_ns = vd_now_ns();
+	struct res_pending **b = bucket_of(r, hash);
+	p->hnext = *b;
+	*b = p;
+	p->prev = r->newest;
+	if (r->newest)
+		r->newest->next = p;
+	else
+		r->oldest = p;
+	r->newest = p;
+	r->outstanding++;
+	return p;
+}
+
+int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
+		  const uint8_t *key, size_t key_len, uint64_t hash,
+		  const struct vd_reply_to *dest)
+{
+	struct res_pending *p = pending_find(r, key, key_len, hash);
+	if (p && p->timed_out)
+		return -ETIMEDOUT;
+	bool fresh = p == NULL;
+	if (fresh && r->outstanding >= r->max_outstanding)
+		return -EBUSY;
+
+	struct res_waiter *wt = waiter_get(r);
+	if (!wt)
+		return -ENOMEM;
+	wt->q = *q;
+	wt->dest = *dest;
+	wt->start_ns = vd_now_ns();
+	if (!fresh) {
+		VD_STAT_INC(&r->w->stats, coalesced);
+		wt->next = p->waiters;
+		p->waiters = wt;
+		return 0;
+	}
+	p = pending_new(r, q, key, key_len, hash);
+	if (!p) {
+		waiter_put(r, wt);
+		return -ENOMEM;
+	}
+	wt->next = NULL;
+	p->waiters = wt;
+	int rc = start_recursion(r, p);
+	if (rc != 0) {
+		pending_unlink(r, p);
+		p->waiters = NULL;
+		waiter_put(r, wt);
+		free(p);
+		return rc;
+	}
+	return 0;
+}
+
+int vd_res_prefetch(struct vd_res *r, const struct vd_dns_query *q,
+		    const uint8_t *key, size_t key_len, uint64_t hash)
+{
+	/* Prefetch is a luxury: it never takes the last half of the bound
+	 * that clients' misses need. */
+	if (r->outstanding >= r->max_outstanding / 2 ||
+	    pending_find(r, key, key_len, hash))
+		return -EBUSY;
+	struct res_pending *p = pending_new(r, q, key, key_len, hash);
+	if (!p)
+		return -ENOMEM;
+	p->prefetch = true;
+	VD_STAT_INC(&r->w->stats, prefetches);
+	int rc = start_recursion(r, p);
+	if (rc != 0) {
+		pending_unlink(r, p);
+		free(p);
+	}
+	return rc;
+}
+
+unsigned vd_res_outstanding(const struct vd_res *r)
+{
+	return r->outstanding;
+}
+
+void vd_res_expire_waiters(struct vd_res *r, uint64_t now_ns)
+{
+	const struct vd_settings *st = vd_worker_settings(r->w);
+	uint64_t stale_after = st->stale_max_ns ? st->stale_client_timeout_ns : 0;
+	uint64_t fail_after = st->recursion_timeout_ns;
+	uint64_t first = stale_after ? VD_MIN(stale_after, fail_after) : fail_after;
+
+	for (struct res_pending *p = r->oldest; p; p = p->next) {
+		/* Later recursions started later and their waiters joined
+		 * later still: nothing past here is due. */
+		if (now_ns - p->start_ns < first)
+			break;
+		const struct vd_cache_entry *stale = NULL;
+		bool looked = false;
+		struct res_waiter **pp = &p->waiters;
+		while (*pp) {
+			struct res_waiter *wt = *pp;
+			uint64_t age = now_ns - wt->start_ns;
+			bool fail = age >= fail_after;
+			if (!fail && stale_after && age >= stale_after) {
+				if (!looked) {
+					stale = vd_cache_lookup(r->w->daemon->cache,
+								p->key, p->key_len,
+								p->hash);
+					looked = true;
+				}
+				if (!stale || now_ns > stale->expire_ns +
+							       st->stale_max_ns) {
+					pp = &wt->next;
+					continue;
+				}
+			} else if (!fail) {
+				pp = &wt->next;
+				continue;
+			}
+			if (fail)
+				VD_STAT_INC(&r->w->stats, recursion_timeouts);
+			*pp = wt->next;
+			answer_failure(r, p, wt, VD_DNS_EDE_NO_REACHABLE_AUTHORITY);
+			waiter_put(r, wt);
+		}
+		if (now_ns - p->start_ns >= fail_after)
+			p->timed_out = true;
+	}
+}
+
+static void res_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct vd_res *r = arg;
+	(void)fd;
+	(void)what;
+	if (!r->oldest)
+		return;
+	rcu_read_lock();
+	vd_res_expire_waiters(r, vd_now_ns());
+	rcu_read_unlock();
+}
+
+static int set_opt(struct ub_ctx *ctx, const char *name, const char *value,
+		   char *err, size_t errlen)
+{
+	int rc = ub_ctx_set_option(ctx, name, value);
+	if (rc != 0) {
+		snprintf(err, errlen, "libunbound option \"%s %s\": %s", name,
+			 value, ub_strerror(rc));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *yesno(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+static struct ub_ctx *ctx_new(struct event_base *base,
+			      const struct vd_settings *st, bool validate,
+			      char *err, size_t errlen)
+{
+	const struct vd_config *cfg = &st->cfg;
+	struct ub_ctx *ctx = ub_ctx_create_event(base);
+	if (!ctx) {
+		snprintf(err, errlen, "libunbound: cannot create a context");
+		return NULL;
+	}
+	char num[32];
+	snprintf(num, sizeof(num), "%u", (unsigned)cfg->edns_buffer_size);
+	const struct {
+		const char *name;
+		const char *value;
+	} opts[] = {
+		{"module-config:", validate ? "validator iterator" : "iterator"},
+		{"qname-minimisation:", yesno(cfg->qname_minimisation)},
+		{"aggressive-nsec:", yesno(cfg->aggressive_nsec)},
+		{"use-caps-for-id:", yesno(cfg->use_caps_for_id)},
+		{"harden-glue:", "yes"},
+		{"harden-dnssec-stripped:", "yes"},
+		{"harden-below-nxdomain:", "yes"},
+		{"harden-large-queries:", "yes"},
+		{"harden-short-bufsize:", "yes"},
+		{"edns-buffer-size:", num},
+		/* Staleness, prefetch and minimal answers are the answer
+		 * cache's business; libunbound's caches serve recursion. */
+		{"serve-expired:", "no"},
+		{"prefetch:", "no"},
+		{"minimal-responses:", "yes"},
+	};
+	for (size_t i = 0; i < VD_ARRAY_SIZE(opts); i++)
+		if (set_opt(ctx, opts[i].name, opts[i].value, err, errlen))
+			goto fail;
+	if (cfg->root_hints[0]) {
+		if (access(cfg->root_hints, R_OK) != 0) {
+			snprintf(err, errlen, "root-hints %s: %s", cfg->root_hints,
+				 strerror(errno));
+			goto fail;
+		}
+		if (set_opt(ctx, "root-hints:", cfg->root_hints, err, errlen))
+			goto fail;
+	}
+	for (size_t i = 0; i < cfg->n_unbound_options; i++) {
+		const char *raw = cfg->unbound_options[i];
+		const char *colon = strchr(raw, ':');
+		if (!colon || (size_t)(colon - raw) + 2 > VD_CONFIG_STR_MAX) {
+			snprintf(err, errlen,
+				 "unbound-option \"%s\": expected \"name: value\"",
+				 raw);
+			goto fail;
+		}
+		char name[VD_CONFIG_STR_MAX];
+		memcpy(name, raw, (size_t)(colon - raw) + 1);
+		name[colon - raw + 1] = '\0';
+		const char *value = colon + 1;
+		while (*value == ' ' || *value == '\t')
+			value++;
+		if (set_opt(ctx, name, value, err, errlen))
+			goto fail;
+	}
+	if (!validate)
+		return ctx;
+	if (cfg->n_trust_anchor_files == 0) {
+		for (size_t i = 0; vd_res_builtin_anchors[i]; i++) {
+			int rc = ub_ctx_add_ta(ctx, vd_res_builtin_anchors[i]);
+			if (rc != 0) {
+				snprintf(err, errlen, "built-in trust anchor: %s",
+					 ub_strerror(rc));
+				goto fail;
+			}
+		}
+		return ctx;
+	}
+	for (size_t i = 0; i < cfg->n_trust_anchor_files; i++) {
+		const char *f = cfg->trust_anchor_files[i];
+		/* libunbound reads the file on first use; fail now instead. */
+		if (access(f, R_OK) != 0) {
+			snprintf(err, errlen, "trust-anchor-file %s: %s", f,
+				 strerror(errno));
+			goto fail;
+		}
+		int rc = ub_ctx_add_ta_file(ctx, f);
+		if (rc != 0) {
+			snprintf(err, errlen, "trust-anchor-file %s: %s", f,
+				 ub_strerror(rc));
+			goto fail;
+		}
+	}
+	return ctx;
+fail:
+	ub_ctx_delete(ctx);
+	return NULL;
+}
+
+struct vd_res *vd_res_create(struct vd_worker *w, const struct vd_settings *st,
+			     char *err, size_t errlen)
+{
+	struct vd_res *r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->w = w;
+	r->max_outstanding = st->cfg.max_recursions;
+	r->n_buckets = 64;
+	while (r->n_buckets < 2ull * r->max_outstanding &&
+	       r->n_buckets < RES_MAX_BUCKETS)
+		r->n_buckets <<= 1;
+	r->buckets = calloc(r->n_buckets, sizeof(*r->buckets));
+	if (!r->buckets) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	r->plain = ctx_new(w->base, st, false, err, errlen);
+	if (!r->plain)
+		goto fail;
+	if (st->cfg.dnssec) {
+		r->validating = ctx_new(w->base, st, true, err, errlen);
+		if (!r->validating)
+			goto fail;
+	}
+	r->timer = event_new(w->base, -1, EV_PERSIST, res_tick, r);
+	struct timeval tick = {.tv_sec = 0, .tv_usec = 100 * 1000};
+	if (!r->timer || event_add(r->timer, &tick) != 0) {
+		snprintf(err, errlen, "cannot arm the recursion timer");
+		goto fail;
+	}
+	return r;
+fail:
+	vd_res_destroy(r);
+	return NULL;
+}
+
+void vd_res_destroy(struct vd_res *r)
+{
+	if (!r)
+		return;
+	if (r->timer)
+		event_free(r->timer);
+	/* Deleting the contexts drops their queries without callbacks;
+	 * the pendings are ours to release. */
+	if (r->validating)
+		ub_ctx_delete(r->validating);
+	if (r->plain)
+		ub_ctx_delete(r->plain);
+	struct res_pending *p = r->oldest;
+	while (p) {
+		struct res_pending *next = p->next;
+		for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
+			vd_pipeline_release(r->w, &wt->dest);
+		release_waiters(r, p);
+		free(p);
+		p = next;
+	}
+	struct res_waiter *wt = r->free_waiters;
+	while (wt) {
+		struct res_waiter *next = wt->next;
+		free(wt);
+		wt = next;
+	}
+	free(r->buckets);
+	free(r);
+}

@@ -1,0 +1,55 @@
+/*
+ * Recursion through libunbound, inside the worker's event loop.
+ *
+ * Each worker owns two libunbound contexts on its libevent base: one that
+ * validates (the default) and one that does not, for CD=1 queries (RFC
+ * 4035 3.2.2: the client does its own validation and wants the data even
+ * when it is bogus).  Identical misses in flight are coalesced: one
+ * recursion per cache key, every waiter answered from its result.  The
+ * number of outstanding recursions is bounded; past the bound the caller
+ * answers explicitly.  Not thread safe: one vd_res per worker.
+ */
+#ifndef VD_RESOLVE_RESOLVE_H
+#define VD_RESOLVE_RESOLVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns/query.h"
+#include "pipeline/pipeline.h"
+
+struct vd_res;
+struct vd_worker;
+struct vd_settings;
+
+/* Creates the contexts with the options of st.  Returns NULL and a reason
+ * in err on failure (bad root hints or trust anchor file...). */
+struct vd_res *vd_res_create(struct vd_worker *w, const struct vd_settings *st,
+			     char *err, size_t errlen);
+/* Answers nobody: waiters are released. */
+void vd_res_destroy(struct vd_res *r);
+
+/*
+ * Resolves q for dest, joining an identical recursion in flight.  Returns
+ * 0 (dest will be answered through vd_pipeline_send), -EBUSY when the
+ * bound on outstanding recursions is reached, or -ENOMEM.
+ */
+int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
+		  const uint8_t *key, size_t key_len, uint64_t hash,
+		  const struct vd_reply_to *dest);
+
+/* Refreshes a cache entry nobody waits for (prefetch).  Returns 0, -EBUSY
+ * (already in flight or over half the bound), or -ENOMEM. */
+int vd_res_prefetch(struct vd_res *r, const struct vd_dns_query *q,
+		    const uint8_t *key, size_t key_len, uint64_t hash);
+
+unsigned vd_res_outstanding(const struct vd_res *r);
+
+/* Answers waiters that waited too long: stale after the client timeout,
+ * SERVFAIL (or stale) after the recursion timeout.  Called by a timer. */
+void vd_res_expire_waiters(struct vd_res *r, uint64_t now_ns);
+
+/* The built-in root trust anchors (DS records, presentation format). */
+extern const char *const vd_res_builtin_anchors[];
+
+#endif

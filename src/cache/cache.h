@@ -8,8 +8,20 @@
  * (insert, flush, maintain) may run on any registered RCU thread
  * concurrently; replaced and removed entries are freed after a grace period.
  *
- * Every thread that calls into the cache must be registered with
- * rcu_register_thread() (liburcu-memb flavour).
+ * Every thread that calls into the cache (readers, writers, the thread
+ * that destroys it) must be registered with rcu_register_thread()
+ * (liburcu-memb flavour, <urcu.h>).  Lookups must run inside
+ * rcu_read_lock(); every other function takes the read lock itself.
+ * Writers (insert, flushes, maintain, set_opts) may also be called from
+ * inside a read-side section the caller holds (a worker storing a
+ * recursion result does): no writer ever waits for a grace period while
+ * holding the writer mutex.  Only vd_cache_destroy() waits (rcu_barrier)
+ * and must be called outside any read-side section.
+ *
+ * Writers serialise on one internal mutex; readers never take it.  The
+ * budget therefore holds exactly after every insert/maintain.  Eviction
+ * removes entries past expiry + stale window first (oldest expiry first),
+ * then uses CLOCK (second chance) driven by the referenced bit.
  */
 #ifndef VD_CACHE_CACHE_H
 #define VD_CACHE_CACHE_H
@@ -50,8 +62,18 @@ struct vd_cache_entry {
 	uint8_t data[];           /* key, ttl_offs, wire: one allocation */
 };
 
-/* Change events for mirrors of the cache (the XDP map): called
- * synchronously by the thread making the change. */
+/*
+ * Change events for mirrors of the cache (the XDP map): called
+ * synchronously by the thread making the change, with the writer mutex
+ * held (so events arrive in table order) and inside an RCU read section.
+ * The observer must not call back into the cache's writers.  INSERT comes
+ * for every new entry, replacements included (a replacement produces no
+ * REMOVE for the old entry: the mirror overwrites by key).  REMOVE comes
+ * for each entry that leaves without a successor (expiry, eviction,
+ * flush), before it is queued for freeing; e stays valid for the call.
+ * vd_cache_destroy() reports nothing: flush_all first if a mirror must
+ * hear about it.
+ */
 enum vd_cache_event { VD_CACHE_EV_INSERT, VD_CACHE_EV_REMOVE };
 typedef void (*vd_cache_observer_fn)(void *arg, enum vd_cache_event ev,
 				     const struct vd_cache_entry *e);
@@ -68,19 +90,26 @@ struct vd_cache_stats {
 
 /* Returns NULL on allocation failure. */
 struct vd_cache *vd_cache_create(const struct vd_cache_opts *opts);
-/* Frees everything.  No reader or writer may still use the cache. */
+/* Frees everything (waits with rcu_barrier() until the entries are freed).
+ * No reader or writer may still use the cache.  NULL is a no-op. */
 void vd_cache_destroy(struct vd_cache *c);
-/* New budget or stale window (config reload).  Thread safe. */
+/* New budget or stale window (config reload).  Thread safe.  A smaller
+ * budget is enforced by the next insert or vd_cache_maintain(). */
 void vd_cache_set_opts(struct vd_cache *c, const struct vd_cache_opts *opts);
+/* fn NULL = none.  Takes effect for the next change. */
 void vd_cache_set_observer(struct vd_cache *c, vd_cache_observer_fn fn,
 			   void *arg);
 
+/* SipHash-1-3 of key under a random per-process key (seeded from
+ * getrandom() on first use), so clients cannot aim names at one chain.
+ * Thread safe; the value differs between runs. */
 uint64_t vd_cache_hash(const uint8_t *key, size_t len);
 
 /*
  * Looks key up.  The caller holds rcu_read_lock().  Returns the entry even
  * when past expire_ns (the caller decides between fresh, stale and miss),
- * or NULL.  Counts a hit and sets the CLOCK bit.
+ * or NULL.  Counts a hit and sets the CLOCK bit.  Lock-free.  The entry is
+ * immutable (but for its atomics) and valid until rcu_read_unlock().
  */
 const struct vd_cache_entry *vd_cache_lookup(struct vd_cache *c,
 					     const uint8_t *key, size_t key_len,
@@ -88,9 +117,11 @@ const struct vd_cache_entry *vd_cache_lookup(struct vd_cache *c,
 
 /*
  * Stores a copy of (key, wire, meta, ttl_offs), replacing any entry with
- * the same key; expiry is now_ns + meta->ttl seconds.  Keeps the byte
- * budget (evicting if needed).  Returns 0, -ENOMEM, or -E2BIG when the
- * entry alone exceeds the budget.
+ * the same key; expiry is now_ns + meta->ttl seconds.  hash must be
+ * vd_cache_hash(key, key_len).  Keeps the byte budget (evicting if needed,
+ * never the new entry).  The caller keeps ownership of its buffers.
+ * Returns 0, -ENOMEM, -EINVAL (bad arguments), or -E2BIG when the entry
+ * alone exceeds the budget.
  */
 int vd_cache_insert(struct vd_cache *c, const uint8_t *key, size_t key_len,
 		    uint64_t hash, const uint8_t *wire,
@@ -98,7 +129,11 @@ int vd_cache_insert(struct vd_cache *c, const uint8_t *key, size_t key_len,
 		    const uint16_t *ttl_offs, uint64_t now_ns);
 
 /* Removals; each returns how many entries it removed.  name is lower-cased
- * uncompressed wire. */
+ * uncompressed wire.  flush_name matches the exact name (every class and
+ * DO/CD variant, one qtype or all); flush_zone matches the zone name and
+ * every name below it at a label boundary ("example.com" does not cover
+ * "badexample.com"; the root covers everything).  O(entries) under the
+ * writer mutex: meant for operator actions, readers are not blocked. */
 size_t vd_cache_flush_name(struct vd_cache *c, const uint8_t *name,
 			   size_t name_len, int qtype /* -1 = all */);
 size_t vd_cache_flush_zone(struct vd_cache *c, const uint8_t *zone,
@@ -107,14 +142,20 @@ size_t vd_cache_flush_all(struct vd_cache *c);
 
 /*
  * Housekeeping, from one thread every few hundred milliseconds: removes
- * entries past expiry + stale window and evicts (CLOCK) down to the budget.
+ * entries at or past expire_ns + stale_max_ns and evicts (CLOCK) down to the
+ * budget.  Costs O(log n) per removed entry, not a walk.
  */
 void vd_cache_maintain(struct vd_cache *c, uint64_t now_ns);
 
+/* Counters are read one by one without a lock: each is exact, the set may
+ * be from slightly different moments while writers run.  inserts counts
+ * every successful insert, replacements included, so at rest
+ * entries == inserts - replaces - evictions - expirations - flushed. */
 void vd_cache_get_stats(struct vd_cache *c, struct vd_cache_stats *st);
 
-/* Visits every entry (inside an RCU read section the cache takes itself).
- * Stops early when fn returns nonzero. */
+/* Visits every entry (inside an RCU read section the cache takes itself;
+ * entries changed concurrently may or may not be seen).  Stops early when fn
+ * returns nonzero.  fn may look up but must not destroy the cache. */
 typedef int (*vd_cache_visit_fn)(void *arg, const struct vd_cache_entry *e);
 void vd_cache_foreach(struct vd_cache *c, vd_cache_visit_fn fn, void *arg);
 

@@ -76,6 +76,18 @@ struct vd_config {
 	/* control */
 	char control_socket[VD_CONFIG_STR_MAX];
 	unsigned control_socket_mode;    /* octal in the file, e.g. 0660 */
+	char control_socket_group[VD_CONFIG_STR_MAX]; /* "" = the daemon's group */
+
+	/* metrics and status page (src/metrics) */
+	char metrics_listen[VD_CONFIG_STR_MAX]; /* ADDR@PORT; "" = off */
+
+	/* cluster-wide control over TLS (src/control) */
+	char cluster_listen[VD_CONFIG_STR_MAX]; /* ADDR@PORT; "" = off */
+	char cluster_peers[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX]; /* NAME=ADDR@PORT */
+	size_t n_cluster_peers;
+	char cluster_cert[VD_CONFIG_STR_MAX]; /* PEM: this node's certificate */
+	char cluster_key[VD_CONFIG_STR_MAX];  /* PEM: its private key */
+	char cluster_ca[VD_CONFIG_STR_MAX];   /* PEM: CA that signs every node */
 };
 
 /* Fills cfg with built-in defaults (zero-config start: 127.0.0.1 and ::1
@@ -98,7 +110,21 @@ int vd_config_parse_string(struct vd_config *cfg, const char *name,
  * markdown=true prints the README reference table. */
 void vd_config_print_reference(FILE *out, bool markdown);
 
-/* Prints the effective configuration in file syntax. */
+/* Prints the effective configuration in file syntax; parsing the output
+ * gives back an equal configuration. */
 void vd_config_dump(FILE *out, const struct vd_config *cfg);
+
+/* The option table, for tests and tools: names in table order. */
+size_t vd_config_option_count(void);
+const char *vd_config_option_name(size_t i); /* NULL past the end */
+
+/*
+ * Entries of cfg->unbound_options are stored normalised as "name: value"
+ * (one space).  Splits one for ub_ctx_set_option(): name gets "name:" (the
+ * colon is what libunbound expects), *value points into raw.  Returns 0,
+ * -EINVAL if raw has no ": ", -ENOSPC if name is too small.
+ */
+int vd_config_unbound_option_split(const char *raw, char *name,
+				   size_t namelen, const char **value);
 
 #endif

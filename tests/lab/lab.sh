@@ -1,0 +1,784 @@
+#!/usr/bin/env bash
+# vipdns namespace lab: a local DNS hierarchy (NSD), N resolver nodes holding
+# the anycast VIPs, a router and a client, joined by veth pairs.
+#
+#   lab.sh up [--nodes N] [--resolver vipdnsd|unbound] [--vipdnsd PATH]
+#             [--extra-conf FILE] [--no-resolver]
+#   lab.sh down | status | env
+#   lab.sh exec NODE_OR_CLIENT cmd...      (client, router, auth, node1.. or a full name)
+#   lab.sh auth-stop | auth-start          (stop/start every NSD instance)
+#   lab.sh resolver-stop [I] | resolver-start [I]   (node I, default all)
+#
+# Environment: VDLAB (namespace prefix, default "vdlab"),
+#              VDLAB_DIR (state dir, default /tmp/$VDLAB).
+# Topology and addresses: see tests/README.md ("The lab").
+#
+# Only documentation ranges are used and every process the lab starts lives
+# in a namespace the lab created; processes are stopped by their recorded PID.
+set -euo pipefail
+
+VDLAB=${VDLAB:-vdlab}
+STATE=${VDLAB_DIR:-/tmp/$VDLAB}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOTDIR=$(cd "$HERE/../.." && pwd)
+
+NS_CLIENT=$VDLAB-client
+NS_ROUTER=$VDLAB-router
+NS_AUTH=$VDLAB-auth
+VIP4=203.0.113.1
+VIP6=2001:db8::1
+CLIENT4=192.0.2.10
+CLIENT6=2001:db8:c::10
+# extra client source addresses, inside the allowed prefixes on purpose: tests
+# add more specific ACL rules for them (refuse / drop)
+CLIENT4_X1=192.0.2.200
+CLIENT4_X2=192.0.2.201
+CLIENT6_X1=2001:db8:c::200
+CLIENT6_X2=2001:db8:c::201
+ROUTER_C4=192.0.2.1
+ROUTER_C6=2001:db8:c::1
+MAX_NODES=32
+
+# authoritative servers: name  ipv4  ipv6  zone  zonefile-basename
+AUTH_SERVERS=(
+  "root    198.51.100.1 2001:db8:53::1 .               root"
+  "example 198.51.100.2 2001:db8:53::2 example.        example"
+  "lab     198.51.100.3 2001:db8:53::3 lab.            lab"
+  "secure  198.51.100.4 2001:db8:53::4 secure.example. secure.example"
+  "bogus   198.51.100.5 2001:db8:53::5 bogus.example.  bogus.example"
+  "sublab  198.51.100.6 2001:db8:53::6 sub.lab.        sub.lab"
+)
+DEAD4=198.51.100.99
+DEAD6=2001:db8:53::99
+
+log() { printf 'lab[%s]: %s\n' "$VDLAB" "$*" >&2; }
+die() { printf 'lab[%s]: ERROR: %s\n' "$VDLAB" "$*" >&2; exit 1; }
+
+# per-node addressing (i = 1..N), /30 (v4) and /64 (v6) per link
+node_ns()      { echo "$VDLAB-node$1"; }
+node_auth4()   { echo "198.51.100.$((129 + 4 * ($1 - 1)))"; }   # auth side of node<->auth
+node_up4()     { echo "198.51.100.$((130 + 4 * ($1 - 1)))"; }   # node side of node<->auth
+node_auth6()   { echo "2001:db8:5e:$1::1"; }
+node_up6()     { echo "2001:db8:5e:$1::2"; }
+node_rtr4()    { echo "203.0.113.$((129 + 4 * ($1 - 1)))"; }    # router side of router<->node
+node_dn4()     { echo "203.0.113.$((130 + 4 * ($1 - 1)))"; }    # node side of router<->node
+node_rtr6()    { echo "2001:db8:e0:$1::1"; }
+node_dn6()     { echo "2001:db8:e0:$1::2"; }
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$1"; }
+
+load_env() {
+  [[ -f $STATE/lab.env ]] || die "lab '$VDLAB' is not up (no $STATE/lab.env)"
+  # shellcheck disable=SC1091
+  source "$STATE/lab.env"
+}
+
+# ---------------------------------------------------------------- processes
+# Start "$@" in namespace $ns in the background.  The daemon's PID goes to
+# $STATE/pids/$name.pid; a small wrapper waits for it and writes its exit
+# status to $STATE/pids/$name.rc (so tests can check e.g. "SIGTERM -> 0").
+start_proc() {
+  local name=$1 ns=$2 logf=$3; shift 3
+  local pidf=$STATE/pids/$name.pid rcf=$STATE/pids/$name.rc
+  rm -f "$pidf" "$rcf"
+  (
+    ip netns exec "$ns" "$@" </dev/null >>"$logf" 2>&1 &
+    echo $! >"$pidf.tmp"; mv "$pidf.tmp" "$pidf"
+    rc=0; wait $! || rc=$?
+    echo "$rc" >"$rcf"
+  ) </dev/null >/dev/null 2>&1 &
+  echo $! >"$STATE/pids/$name.wrapper"
+  local t=0
+  while [[ ! -s $pidf ]]; do
+    ((t++ < 100)) || die "could not start $name"
+    sleep 0.05
+  done
+}
+
+# PID from a pidfile, only if that process is alive and inside namespace $2
+proc_pid() {
+  local pidf=$1 ns=$2 pid
+  [[ -s $pidf ]] || return 1
+  pid=$(<"$pidf")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  [[ $(ip netns identify "$pid" 2>/dev/null) == "$ns" ]] || return 1
+  echo "$pid"
+}
+
+stop_proc() {
+  local name=$1 ns=$2 pid t=0
+  local pidf=$STATE/pids/$name.pid
+  if pid=$(proc_pid "$pidf" "$ns"); then
+    kill -TERM "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do
+      if ((t++ == 100)); then
+        log "$name (pid $pid) ignored SIGTERM for 5 s, sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+      ((t < 200)) || break
+      sleep 0.05
+    done
+  fi
+  # let the wrapper record the exit status
+  local w
+  if [[ -s $STATE/pids/$name.wrapper ]]; then
+    w=$(<"$STATE/pids/$name.wrapper")
+    t=0
+    while kill -0 "$w" 2>/dev/null && ((t++ < 40)); do sleep 0.05; done
+  fi
+  rm -f "$pidf" "$STATE/pids/$name.wrapper"
+}
+
+# any DNS answer (whatever the rcode) from server $2 in namespace $1
+dns_answers() {
+  local ns=$1 srv=$2 q=${3:-.} t=${4:-SOA}
+  nsx "$ns" dig +time=1 +tries=1 +norecurse @"$srv" "$q" "$t" 2>/dev/null | grep -q 'status: '
+}
+
+wait_until() {   # wait_until SECONDS DESCRIPTION cmd...
+  local secs=$1 what=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@"; do
+    ((SECONDS < deadline)) || { log "timeout after ${secs}s waiting for: $what"; return 1; }
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------- zones
+gen_zones() {
+  local z=$STATE/zones k=$STATE/keys
+  mkdir -p "$z" "$k"
+  local inc exp
+  inc=$(date -u -d '-1 day' +%Y%m%d%H%M%S)
+  exp=$(date -u -d '+30 days' +%Y%m%d%H%M%S)
+
+  # --- lab. (unsigned) -------------------------------------------------
+  local bigtxt="" i
+  for i in $(seq -w 1 10); do
+    bigtxt+=" \"big-$i-$(printf 'x%.0s' $(seq 1 190))\""
+  done
+  cat >"$z/lab.zone" <<EOF
+\$ORIGIN lab.
+\$TTL 300
+@        SOA   ns.lab. hostmaster.lab. 1 3600 600 86400 60
+@        NS    ns.lab.
+ns       A     198.51.100.3
+ns       AAAA  2001:db8:53::3
+a.root   A     198.51.100.1
+a.root   AAAA  2001:db8:53::1
+www      A     203.0.113.80
+www      AAAA  2001:db8:80::80
+alias    CNAME alias2.lab.
+alias2   CNAME www.lab.
+big      TXT  $bigtxt
+short 3  A     203.0.113.83
+mx       MX    10 mail.lab.
+mail     A     203.0.113.84
+v4only   A     203.0.113.85
+sub      NS    ns.sub.lab.
+ns.sub   A     198.51.100.6
+ns.sub   AAAA  2001:db8:53::6
+EOF
+
+  cat >"$z/sub.lab.zone" <<EOF
+\$ORIGIN sub.lab.
+\$TTL 300
+@        SOA   ns.sub.lab. hostmaster.lab. 1 3600 600 86400 60
+@        NS    ns.sub.lab.
+ns       A     198.51.100.6
+ns       AAAA  2001:db8:53::6
+www      A     203.0.113.86
+EOF
+
+  # --- signed leaves ----------------------------------------------------
+  cat >"$z/secure.example.zone" <<EOF
+\$ORIGIN secure.example.
+\$TTL 300
+@        SOA   ns.secure.example. hostmaster.example. 1 3600 600 86400 60
+@        NS    ns.secure.example.
+ns       A     198.51.100.4
+ns       AAAA  2001:db8:53::4
+www      A     203.0.113.81
+www      AAAA  2001:db8:80::81
+EOF
+  cat >"$z/bogus.example.zone" <<EOF
+\$ORIGIN bogus.example.
+\$TTL 300
+@        SOA   ns.bogus.example. hostmaster.example. 1 3600 600 86400 60
+@        NS    ns.bogus.example.
+ns       A     198.51.100.5
+ns       AAAA  2001:db8:53::5
+www      A     203.0.113.82
+EOF
+
+  sign_zone secure.example. "$z/secure.example.zone"
+  sign_zone bogus.example. "$z/bogus.example.zone"
+  corrupt_rrsig "$z/bogus.example.zone.signed" www.bogus.example. A
+
+  # --- example. (signed) -------------------------------------------------
+  cat >"$z/example.zone" <<EOF
+\$ORIGIN example.
+\$TTL 300
+@        SOA   ns.example. hostmaster.example. 1 3600 600 86400 60
+@        NS    ns.example.
+ns       A     198.51.100.2
+ns       AAAA  2001:db8:53::2
+www      A     203.0.113.90
+secure   NS    ns.secure.example.
+ns.secure A    198.51.100.4
+ns.secure AAAA 2001:db8:53::4
+bogus    NS    ns.bogus.example.
+ns.bogus A     198.51.100.5
+ns.bogus AAAA  2001:db8:53::5
+; dead.example.: insecure delegation to servers whose packets are blackholed
+dead     NS    ns1.dead.example.
+ns1.dead A     $DEAD4
+ns1.dead AAAA  $DEAD6
+EOF
+  cat "$k"/secure.example.ds "$k"/bogus.example.ds >>"$z/example.zone"
+  sign_zone example. "$z/example.zone"
+
+  # --- root (signed) -----------------------------------------------------
+  cat >"$z/root.zone" <<EOF
+\$ORIGIN .
+\$TTL 86400
+.            SOA   a.root.lab. hostmaster.lab. 1 1800 900 604800 86400
+.            NS    a.root.lab.
+example.     NS    ns.example.
+ns.example.  A     198.51.100.2
+ns.example.  AAAA  2001:db8:53::2
+lab.         NS    ns.lab.
+ns.lab.      A     198.51.100.3
+ns.lab.      AAAA  2001:db8:53::3
+a.root.lab.  A     198.51.100.1
+a.root.lab.  AAAA  2001:db8:53::1
+EOF
+  cat "$k"/example.ds >>"$z/root.zone"
+  sign_zone . "$z/root.zone"
+
+  # trust anchor (DS of the root KSK) and root hints for the resolvers
+  cp "$k/root.ds" "$STATE/root.anchor"
+  cat >"$STATE/root.hints" <<EOF
+.            3600000  NS    a.root.lab.
+a.root.lab.  3600000  A     198.51.100.1
+a.root.lab.  3600000  AAAA  2001:db8:53::1
+EOF
+}
+
+# sign_zone ORIGIN FILE: KSK + ZSK (ECDSAP256SHA256), writes FILE.signed and
+# $STATE/keys/<name>.ds (DS of the KSK, for the parent / the trust anchor)
+sign_zone() {
+  local origin=$1 file=$2 k=$STATE/keys name ksk zsk
+  name=${origin%.}; [[ -n $name ]] || name=root
+  ( cd "$k"
+    ksk=$(ldns-keygen -a ECDSAP256SHA256 -k "$origin")
+    zsk=$(ldns-keygen -a ECDSAP256SHA256 "$origin")
+    ldns-key2ds -n -2 "$ksk.key" >"$name.ds"
+    rm -f "$ksk.ds" "$zsk.ds"
+    ldns-signzone -i "$inc" -e "$exp" -o "$origin" -f "$file.signed" "$file" "$ksk" "$zsk"
+  ) || die "signing $origin failed"
+  [[ -s $k/$name.ds && -s $file.signed ]] || die "signing $origin produced nothing"
+}
+
+# flip bits in the signature of OWNER's RRSIG covering TYPE (keeps it valid
+# base64 of the same length, so NSD serves it and validators reject it)
+corrupt_rrsig() {
+  python3 - "$@" <<'PY' || die "corrupting RRSIG failed"
+import sys, re
+path, owner, rtype = sys.argv[1:4]
+lines = open(path).read().split("\n")
+done = 0
+for n, l in enumerate(lines):
+    f = l.split()
+    if len(f) > 5 and f[0].lower() == owner.lower() and f[3] == "RRSIG" and f[4] == rtype:
+        sig = f[-1]
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        s = list(sig)
+        for i in (4, 5, 6, 7, 20, 21):
+            s[i] = alphabet[(alphabet.index(s[i]) + 17) % 64]
+        f[-1] = "".join(s)
+        lines[n] = "\t".join(f)
+        done += 1
+if done != 1:
+    sys.exit("expected exactly one RRSIG %s for %s, found %d" % (rtype, owner, done))
+open(path, "w").write("\n".join(lines))
+PY
+}
+
+# ---------------------------------------------------------------- auth
+nsd_conf() {
+  local name=$1 a4=$2 a6=$3 zone=$4 base=$5 d=$STATE/auth/$1 zf
+  zf=$STATE/zones/$base.zone
+  [[ -f $zf.signed ]] && zf=$zf.signed
+  mkdir -p "$d"
+  cat >"$d/nsd.conf" <<EOF
+server:
+  ip-address: $a4
+  ip-address: $a6
+  port: 53
+  server-count: 1
+  username: ""
+  chroot: ""
+  database: ""
+  zonesdir: "$d"
+  zonelistfile: "$d/zone.list"
+  xfrdfile: "$d/xfrd.state"
+  pidfile: "$d/nsd-own.pid"
+  logfile: "$d/nsd.log"
+  verbosity: 1
+  hide-version: yes
+  identity: "$name"
+  reuseport: no
+  refuse-any: no
+remote-control:
+  control-enable: no
+zone:
+  name: "$zone"
+  zonefile: "$zf"
+EOF
+}
+
+auth_start() {
+  local line name a4 a6 zone base
+  for line in "${AUTH_SERVERS[@]}"; do
+    read -r name a4 a6 zone base <<<"$line"
+    [[ -f $STATE/auth/$name/nsd.conf ]] || nsd_conf "$name" "$a4" "$a6" "$zone" "$base"
+    if proc_pid "$STATE/pids/nsd-$name.pid" "$NS_AUTH" >/dev/null; then continue; fi
+    start_proc "nsd-$name" "$NS_AUTH" "$STATE/auth/$name/nsd.stderr" \
+      nsd -d -c "$STATE/auth/$name/nsd.conf"
+  done
+  for line in "${AUTH_SERVERS[@]}"; do
+    read -r name a4 a6 zone base <<<"$line"
+    wait_until 10 "NSD $name ($a4) serving $zone" nsx "$NS_AUTH" \
+      sh -c "dig +time=1 +tries=1 +norecurse @$a4 '$zone' SOA | grep -q 'status: NOERROR'" ||
+      die "NSD '$name' did not come up; see $STATE/auth/$name/nsd.log and nsd.stderr"
+    wait_until 5 "NSD $name ($a6)" dns_answers "$NS_AUTH" "$a6" "$zone" ||
+      die "NSD '$name' does not answer on $a6"
+  done
+}
+
+auth_stop() {
+  local line name
+  for line in "${AUTH_SERVERS[@]}"; do
+    read -r name _ <<<"$line"
+    stop_proc "nsd-$name" "$NS_AUTH"
+  done
+}
+
+# ---------------------------------------------------------------- resolvers
+vipdnsd_conf() {
+  local i=$1 d=$STATE/node$1
+  cat >"$d/vipdns.conf" <<EOF
+# generated by tests/lab/lab.sh for node$i
+listen = $VIP4
+listen = $VIP6
+listen = 127.0.0.1
+listen = ::1
+threads = 1
+root-hints = $STATE/root.hints
+trust-anchor-file = $STATE/root.anchor
+acl = 192.0.2.0/24 allow
+acl = 2001:db8:c::/64 allow
+acl = 127.0.0.0/8 allow
+acl = ::1/128 allow
+node-id = node$i
+log-level = info
+cache-size = 64M
+# every node (and every test's lab) needs its own control socket
+control-socket = $d/control.sock
+EOF
+}
+
+unbound_conf() {
+  local i=$1 d=$STATE/node$1
+  cat >"$d/unbound.conf" <<EOF
+# generated by tests/lab/lab.sh for node$i
+remote-control:
+  control-enable: no
+server:
+  interface: $VIP4
+  interface: $VIP6
+  interface: 127.0.0.1
+  interface: ::1
+  interface-automatic: no
+  port: 53
+  do-daemonize: no
+  chroot: ""
+  username: ""
+  directory: "$d"
+  pidfile: "$d/unbound-own.pid"
+  use-syslog: no
+  logfile: ""
+  log-time-ascii: yes
+  verbosity: 1
+  val-log-level: 2
+  num-threads: 1
+  so-reuseport: no
+  root-hints: "$STATE/root.hints"
+  trust-anchor-file: "$STATE/root.anchor"
+  access-control: 192.0.2.0/24 allow
+  access-control: 2001:db8:c::/64 allow
+  access-control: 127.0.0.0/8 allow
+  access-control: ::1/128 allow
+  nsid: "ascii_node$i"
+  ede: yes
+  msg-cache-size: 32m
+  # Debian's 1.17 silently drops replies older than 1.9 s (discard-timeout);
+  # the lab wants to see the SERVFAIL for dead servers, and quickly
+  discard-timeout: 0
+  infra-cache-max-rtt: 2000
+  rrset-cache-size: 32m
+EOF
+}
+
+node_conf_file() {
+  if [[ $RESOLVER == unbound ]]; then echo "$STATE/node$1/unbound.conf"
+  else echo "$STATE/node$1/vipdns.conf"; fi
+}
+
+resolver_start_one() {
+  local i=$1 ns conf
+  ns=$(node_ns "$i"); conf=$(node_conf_file "$i")
+  if proc_pid "$STATE/pids/resolver-node$i.pid" "$ns" >/dev/null; then return 0; fi
+  if [[ $RESOLVER == unbound ]]; then
+    start_proc "resolver-node$i" "$ns" "$STATE/node$i/resolver.log" unbound -d -c "$conf"
+  else
+    start_proc "resolver-node$i" "$ns" "$STATE/node$i/resolver.log" "$VIPDNSD" -c "$conf"
+  fi
+}
+
+resolver_ready_one() {
+  local i=$1 ns rcf
+  ns=$(node_ns "$i"); rcf=$STATE/pids/resolver-node$i.rc
+  resolver_alive() {
+    proc_pid "$STATE/pids/resolver-node$1.pid" "$(node_ns "$1")" >/dev/null ||
+      { log "resolver on node$1 exited (status $(cat "$STATE/pids/resolver-node$1.rc" 2>/dev/null || echo '?'))"; return 2; }
+  }
+  local deadline=$((SECONDS + 15))
+  while :; do
+    resolver_alive "$i" || die "resolver on node$i died; log: $STATE/node$i/resolver.log
+$(tail -n 20 "$STATE/node$i/resolver.log" 2>/dev/null)"
+    if dns_answers "$ns" "$VIP4" && dns_answers "$ns" "$VIP6"; then break; fi
+    ((SECONDS < deadline)) || die "resolver on node$i does not answer on $VIP4/$VIP6 within 15 s; log: $STATE/node$i/resolver.log
+$(tail -n 20 "$STATE/node$i/resolver.log" 2>/dev/null)"
+    sleep 0.1
+  done
+}
+
+resolver_start() {
+  local i
+  for i in "${@}"; do resolver_start_one "$i"; done
+  for i in "${@}"; do resolver_ready_one "$i"; done
+}
+
+resolver_stop() {
+  local i
+  for i in "$@"; do stop_proc "resolver-node$i" "$(node_ns "$i")"; done
+}
+
+# ---------------------------------------------------------------- topology
+mkns() {
+  local ns=$1
+  ip netns add "$ns"
+  nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+    net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 \
+    net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+  ip -n "$ns" link set lo up
+}
+
+addr() { ip -n "$1" addr add "$3" dev "$2" ${4:+$4}; }   # addr NS DEV ADDR [nodad]
+
+build_topology() {
+  local i ns
+  mkns "$NS_AUTH"; mkns "$NS_ROUTER"; mkns "$NS_CLIENT"
+
+  # auth: one address per NSD instance on lo, blackholed "dead" servers
+  nsx "$NS_AUTH" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+  local line name a4 a6
+  for line in "${AUTH_SERVERS[@]}"; do
+    read -r name a4 a6 _ <<<"$line"
+    addr "$NS_AUTH" lo "$a4/32"
+    addr "$NS_AUTH" lo "$a6/128" nodad
+  done
+  ip -n "$NS_AUTH" route add blackhole "$DEAD4/32"
+  ip -n "$NS_AUTH" -6 route add blackhole "$DEAD6/128"
+
+  # router <-> client
+  nsx "$NS_ROUTER" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+    net.ipv4.fib_multipath_hash_policy=1 net.ipv6.fib_multipath_hash_policy=1
+  ip -n "$NS_ROUTER" link add c0 type veth peer name r0 netns "$NS_CLIENT"
+  addr "$NS_ROUTER" c0 "$ROUTER_C4/24"
+  addr "$NS_ROUTER" c0 "$ROUTER_C6/64" nodad
+  addr "$NS_CLIENT" r0 "$CLIENT4/24"
+  addr "$NS_CLIENT" r0 "$CLIENT4_X1/24"
+  addr "$NS_CLIENT" r0 "$CLIENT4_X2/24"
+  addr "$NS_CLIENT" r0 "$CLIENT6/64" nodad
+  addr "$NS_CLIENT" r0 "$CLIENT6_X1/64" nodad
+  addr "$NS_CLIENT" r0 "$CLIENT6_X2/64" nodad
+  ip -n "$NS_ROUTER" link set c0 up
+  ip -n "$NS_CLIENT" link set r0 up
+  ip -n "$NS_CLIENT" route add default via "$ROUTER_C4" src "$CLIENT4"
+  ip -n "$NS_CLIENT" -6 route add default via "$ROUTER_C6" src "$CLIENT6"
+
+  local nh4=() nh6=()
+  for ((i = 1; i <= NODES; i++)); do
+    ns=$(node_ns "$i")
+    mkns "$ns"
+    # VIPs on the node's loopback (this kernel has no dummy link type)
+    addr "$ns" lo "$VIP4/32"
+    addr "$ns" lo "$VIP6/128" nodad
+    # node <-> auth (upstream)
+    ip -n "$NS_AUTH" link add "n$i" type veth peer name up0 netns "$ns"
+    addr "$NS_AUTH" "n$i" "$(node_auth4 "$i")/30"
+    addr "$NS_AUTH" "n$i" "$(node_auth6 "$i")/64" nodad
+    addr "$ns" up0 "$(node_up4 "$i")/30"
+    addr "$ns" up0 "$(node_up6 "$i")/64" nodad
+    ip -n "$NS_AUTH" link set "n$i" up
+    ip -n "$ns" link set up0 up
+    ip -n "$ns" route add 198.51.100.0/25 via "$(node_auth4 "$i")" dev up0
+    ip -n "$ns" -6 route add 2001:db8:53::/64 via "$(node_auth6 "$i")" dev up0
+    # router <-> node (client side)
+    ip -n "$NS_ROUTER" link add "n$i" type veth peer name dn0 netns "$ns"
+    addr "$NS_ROUTER" "n$i" "$(node_rtr4 "$i")/30"
+    addr "$NS_ROUTER" "n$i" "$(node_rtr6 "$i")/64" nodad
+    addr "$ns" dn0 "$(node_dn4 "$i")/30"
+    addr "$ns" dn0 "$(node_dn6 "$i")/64" nodad
+    ip -n "$NS_ROUTER" link set "n$i" up
+    ip -n "$ns" link set dn0 up
+    ip -n "$ns" route add 192.0.2.0/24 via "$(node_rtr4 "$i")" dev dn0
+    ip -n "$ns" -6 route add 2001:db8:c::/64 via "$(node_rtr6 "$i")" dev dn0
+    nh4+=(nexthop via "$(node_dn4 "$i")" dev "n$i")
+    nh6+=(nexthop via "$(node_dn6 "$i")" dev "n$i")
+  done
+  # router: VIPs via the nodes (static ECMP; a later BIRD setup replaces this)
+  ip -n "$NS_ROUTER" route add "$VIP4/32" "${nh4[@]}"
+  ip -n "$NS_ROUTER" -6 route add "$VIP6/128" "${nh6[@]}"
+}
+
+write_env() {
+  local i f=$STATE/lab.env
+  {
+    echo "# generated by tests/lab/lab.sh up; source this file"
+    echo "VDLAB=$VDLAB"
+    echo "VDLAB_DIR=$STATE"
+    echo "VDLAB_NODES=$NODES"
+    echo "VDLAB_RESOLVER=$RESOLVER"
+    echo "VDLAB_VIPDNSD=${VIPDNSD:-}"
+    echo "VDLAB_STARTED_RESOLVER=$START_RESOLVER"
+    echo "NS_CLIENT=$NS_CLIENT"
+    echo "NS_ROUTER=$NS_ROUTER"
+    echo "NS_AUTH=$NS_AUTH"
+    echo "VIP4=$VIP4"
+    echo "VIP6=$VIP6"
+    echo "CLIENT4=$CLIENT4"
+    echo "CLIENT6=$CLIENT6"
+    echo "CLIENT4_X1=$CLIENT4_X1"
+    echo "CLIENT4_X2=$CLIENT4_X2"
+    echo "CLIENT6_X1=$CLIENT6_X1"
+    echo "CLIENT6_X2=$CLIENT6_X2"
+    local line name a4 a6
+    for line in "${AUTH_SERVERS[@]}"; do
+      read -r name a4 a6 _ <<<"$line"
+      echo "AUTH_${name^^}4=$a4"
+      echo "AUTH_${name^^}6=$a6"
+      echo "AUTH_${name^^}_PIDFILE=$STATE/pids/nsd-$name.pid"
+    done
+    echo "DEAD4=$DEAD4"
+    echo "DEAD6=$DEAD6"
+    echo "ROOT_HINTS=$STATE/root.hints"
+    echo "TRUST_ANCHOR=$STATE/root.anchor"
+    for ((i = 1; i <= NODES; i++)); do
+      echo "NS_NODE$i=$(node_ns "$i")"
+      echo "NODE${i}_CONF=$(node_conf_file "$i")"
+      echo "NODE${i}_PIDFILE=$STATE/pids/resolver-node$i.pid"
+      echo "NODE${i}_RCFILE=$STATE/pids/resolver-node$i.rc"
+      echo "NODE${i}_LOG=$STATE/node$i/resolver.log"
+      echo "NODE${i}_UP4=$(node_up4 "$i")"
+      echo "NODE${i}_UP6=$(node_up6 "$i")"
+      echo "NODE${i}_DN4=$(node_dn4 "$i")"
+      echo "NODE${i}_DN6=$(node_dn6 "$i")"
+    done
+  } >"$f"
+}
+
+# ---------------------------------------------------------------- commands
+cmd_up() {
+  NODES=1 RESOLVER=vipdnsd VIPDNSD="" EXTRA="" START_RESOLVER=1
+  while (($#)); do
+    case $1 in
+      --nodes) NODES=${2:?}; shift 2 ;;
+      --resolver) RESOLVER=${2:?}; shift 2 ;;
+      --vipdnsd) VIPDNSD=${2:?}; shift 2 ;;
+      --extra-conf) EXTRA=${2:?}; shift 2 ;;
+      --no-resolver) START_RESOLVER=0; shift ;;
+      *) die "up: unknown option '$1'" ;;
+    esac
+  done
+  [[ $NODES =~ ^[0-9]+$ ]] && ((NODES >= 1 && NODES <= MAX_NODES)) || die "--nodes must be 1..$MAX_NODES"
+  case $RESOLVER in
+    unbound) command -v unbound >/dev/null || die "unbound not installed" ;;
+    vipdnsd)
+      [[ -n $VIPDNSD ]] || VIPDNSD=$ROOTDIR/build/src/vipdnsd
+      [[ -x $VIPDNSD ]] || die "vipdnsd binary not found or not executable: $VIPDNSD (use --vipdnsd PATH)"
+      VIPDNSD=$(cd "$(dirname "$VIPDNSD")" && pwd)/$(basename "$VIPDNSD") ;;
+    *) die "--resolver must be vipdnsd or unbound" ;;
+  esac
+  [[ -z $EXTRA || -r $EXTRA ]] || die "--extra-conf file not readable: $EXTRA"
+  [[ $(id -u) == 0 ]] || die "must run as root"
+  for c in ip nsd dig ldns-keygen ldns-signzone ldns-key2ds python3; do
+    command -v "$c" >/dev/null || die "missing command: $c"
+  done
+  local ns
+  for ns in "$NS_CLIENT" "$NS_ROUTER" "$NS_AUTH" "$(node_ns 1)"; do
+    ns_exists "$ns" && die "namespace $ns already exists: run '$0 down' first (VDLAB=$VDLAB)"
+  done
+  [[ -e $STATE/lab.env ]] && die "$STATE/lab.env exists: run '$0 down' first"
+
+  # from here on, any failure tears the partial lab down
+  trap 'rc=$?; if ((rc)); then log "up failed, tearing down"; cmd_down >/dev/null 2>&1 || true; fi' EXIT
+  local t0=$SECONDS
+  mkdir -p "$STATE/pids"
+  touch "$STATE/.vdlab-state"
+  local i
+  for ((i = 1; i <= NODES; i++)); do
+    mkdir -p "$STATE/node$i"
+    if [[ $RESOLVER == unbound ]]; then unbound_conf "$i"; else vipdnsd_conf "$i"; fi
+    if [[ -n $EXTRA ]]; then
+      { echo "# --- extra conf from $EXTRA"; cat "$EXTRA"; } >>"$(node_conf_file "$i")"
+    fi
+  done
+  write_env
+  gen_zones
+  if [[ $RESOLVER == unbound ]]; then
+    for ((i = 1; i <= NODES; i++)); do
+      unbound-checkconf "$(node_conf_file "$i")" >/dev/null || die "bad unbound config $(node_conf_file "$i")"
+    done
+  fi
+  build_topology
+  auth_start
+  if ((START_RESOLVER)); then
+    resolver_start $(seq 1 "$NODES")
+    wait_until 10 "client reaches $VIP4" dns_answers "$NS_CLIENT" "$VIP4" || die "client cannot reach $VIP4"
+    wait_until 10 "client reaches $VIP6" dns_answers "$NS_CLIENT" "$VIP6" || die "client cannot reach $VIP6"
+  fi
+  trap - EXIT
+  log "up: $NODES node(s), resolver=$RESOLVER$( ((START_RESOLVER)) || echo ' (not started)'), state $STATE, $((SECONDS - t0)) s"
+}
+
+cmd_down() {
+  local ns i n pid
+  # recorded processes first (by PID, only if still inside our namespace)
+  if [[ -d $STATE/pids ]]; then
+    local pidf name
+    for pidf in "$STATE"/pids/*.pid; do
+      [[ -e $pidf ]] || continue
+      name=$(basename "$pidf" .pid)
+      case $name in
+        nsd-*) ns=$NS_AUTH ;;
+        resolver-node*) ns=$(node_ns "${name#resolver-node}") ;;
+        *) continue ;;
+      esac
+      stop_proc "$name" "$ns"
+    done
+  fi
+  # namespaces with our prefix
+  local all
+  all=$(ip netns list 2>/dev/null | awk '{print $1}' |
+        grep -E "^${VDLAB}-(client|router|auth|node[0-9]+)$" || true)
+  for ns in $all; do
+    # anything still running inside a namespace we created was started by
+    # the lab or a test; stop it by PID before deleting the namespace
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do
+      log "stopping leftover pid $pid ($(cat /proc/"$pid"/comm 2>/dev/null)) in $ns"
+      kill -TERM "$pid" 2>/dev/null || true
+    done
+    n=0
+    while [[ -n $(ip netns pids "$ns" 2>/dev/null) ]] && ((n++ < 40)); do sleep 0.05; done
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  # state dir: only if it is ours
+  if [[ -d $STATE ]]; then
+    if [[ -e $STATE/.vdlab-state && $STATE != / ]]; then
+      rm -rf -- "$STATE"
+    else
+      log "not removing $STATE (no .vdlab-state marker)"
+    fi
+  fi
+  return 0
+}
+
+cmd_status() {
+  if [[ ! -f $STATE/lab.env ]]; then
+    echo "lab '$VDLAB': down"
+    ip netns list | awk '{print $1}' | grep -E "^${VDLAB}-" | sed 's/^/  stray namespace: /' || true
+    return 1
+  fi
+  load_env
+  echo "lab '$VDLAB': $VDLAB_NODES node(s), resolver $VDLAB_RESOLVER, state $STATE"
+  local ns bad=0 line name pid i
+  for ns in "$NS_CLIENT" "$NS_ROUTER" "$NS_AUTH"; do
+    ns_exists "$ns" && echo "  ns $ns: present" || { echo "  ns $ns: MISSING"; bad=1; }
+  done
+  for line in "${AUTH_SERVERS[@]}"; do
+    read -r name _ <<<"$line"
+    if pid=$(proc_pid "$STATE/pids/nsd-$name.pid" "$NS_AUTH"); then echo "  nsd-$name: running (pid $pid)"
+    else echo "  nsd-$name: stopped"; fi
+  done
+  for ((i = 1; i <= VDLAB_NODES; i++)); do
+    ns=$(node_ns "$i")
+    ns_exists "$ns" || { echo "  ns $ns: MISSING"; bad=1; continue; }
+    if pid=$(proc_pid "$STATE/pids/resolver-node$i.pid" "$ns"); then
+      echo "  node$i ($ns): $VDLAB_RESOLVER running (pid $pid)"
+    else
+      echo "  node$i ($ns): $VDLAB_RESOLVER not running (last exit status: $(cat "$STATE/pids/resolver-node$i.rc" 2>/dev/null || echo none))"
+    fi
+  done
+  if dns_answers "$NS_CLIENT" "$VIP4"; then echo "  client -> $VIP4: answers"; else echo "  client -> $VIP4: NO ANSWER"; bad=1; fi
+  if dns_answers "$NS_CLIENT" "$VIP6"; then echo "  client -> $VIP6: answers"; else echo "  client -> $VIP6: NO ANSWER"; bad=1; fi
+  return $bad
+}
+
+resolve_ns() {
+  case $1 in
+    client|router|auth) echo "$VDLAB-$1" ;;
+    node[0-9]*) echo "$VDLAB-$1" ;;
+    "$VDLAB"-*) echo "$1" ;;
+    *) die "unknown namespace '$1' (client, router, auth, nodeN)" ;;
+  esac
+}
+
+node_list() {
+  if (($#)); then echo "$@"; else seq 1 "$VDLAB_NODES"; fi
+}
+
+main() {
+  local cmd=${1:-}; shift || true
+  case $cmd in
+    up) cmd_up "$@" ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    env) load_env; cat "$STATE/lab.env" ;;
+    exec)
+      (($# >= 2)) || die "usage: exec NODE_OR_CLIENT cmd..."
+      local ns; ns=$(resolve_ns "$1"); shift
+      ns_exists "$ns" || die "namespace $ns does not exist"
+      exec ip netns exec "$ns" "$@" ;;
+    auth-stop) load_env; auth_stop; log "auth servers stopped" ;;
+    auth-start) load_env; auth_start; log "auth servers started" ;;
+    resolver-stop)
+      load_env; RESOLVER=$VDLAB_RESOLVER
+      # shellcheck disable=SC2046  # one argument per node, split on purpose
+      resolver_stop $(node_list "$@") ;;
+    resolver-start)
+      load_env; RESOLVER=$VDLAB_RESOLVER; VIPDNSD=$VDLAB_VIPDNSD
+      # shellcheck disable=SC2046
+      resolver_start $(node_list "$@") ;;
+    ""|-h|--help|help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) die "unknown command '$cmd' (up, down, status, env, exec, auth-stop, auth-start, resolver-stop, resolver-start)" ;;
+  esac
+}
+
+main "$@"

@@ -8,10 +8,14 @@ packages=(
   build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev
   # libraries the daemon links
   libunbound-dev libevent-dev liburcu-dev libssl-dev libbpf-dev bpftool libelf-dev zlib1g-dev
+  libmicrohttpd-dev
   # unit tests
   libcriterion-dev
   # lab: authoritative server, signing, routing, clients, peers for benchmarks
   nsd ldnsutils bird2 dnsutils knot-dnsutils dnsperf unbound iproute2 procps
+  # operations tests: promtool (metrics format), the status page in a
+  # headless browser, HTTP scrapes, certificates for cluster TLS
+  prometheus chromium curl openssl
 )
 
 if [ "$(id -u)" -ne 0 ]; then

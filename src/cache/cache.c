@@ -243,6 +243,7 @@ static struct vd_cache_slot *slot_new(const uint8_t *key, size_t key_len,
 	atomic_init(&e->hits, 0);
 	atomic_init(&e->referenced, 0);
 	atomic_init(&e->prefetching, 0);
+	atomic_init(&e->stale_retry_ns, 0);
 	e->key_len = (uint16_t)key_len;
 	e->meta = *meta;
 	e->charge = l.alloc + VD_CACHE_OVERHEAD;

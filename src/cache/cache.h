@@ -53,6 +53,9 @@ struct vd_cache_entry {
 	_Atomic uint32_t hits;        /* lookups that found this entry */
 	_Atomic uint8_t referenced;   /* CLOCK bit for eviction */
 	_Atomic uint8_t prefetching;  /* a refresh is in flight */
+	/* Serve-stale failure recheck (RFC 8767 4): until this time an
+	 * expired entry is served stale without trying recursion again. */
+	_Atomic uint64_t stale_retry_ns;
 	uint16_t key_len;
 	struct vd_dns_answer_meta meta;
 	const uint8_t *key;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "core/log.h"
 #include "vd_build.h"
 #include "dataplane/socket/socket.h"
+#include "dataplane/xdp/xdp_daemon.h"
 
 /* Housekeeping period of the main thread (cache expiry and budget). */
 #define MAINTAIN_MS 250
@@ -72,6 +74,8 @@ int vd_daemon_init(struct vd_daemon *d, const struct vd_config *cfg,
 	       "%u worker threads, cache %zu bytes, dnssec %s, node-id \"%.*s\"",
 	       d->n_workers, cfg->cache_size, cfg->dnssec ? "on" : "off",
 	       (int)st->nsid_len, (const char *)st->nsid);
+	/* Needs root (CAP_BPF, CAP_NET_ADMIN): before privileges drop. */
+	(void)vd_xdp_daemon_apply(d);
 	return 0;
 }
 
@@ -117,6 +121,7 @@ void vd_daemon_stats(struct vd_daemon *d, struct vd_stats *out)
 			VD_STAT_ADD(out, rcode[r],
 				    atomic_load_explicit(&s->rcode[r],
 							 memory_order_relaxed));
+		vd_stats_sum_extra(out, s);
 	}
 }
 
@@ -141,9 +146,11 @@ static void log_stats(struct vd_daemon *d)
 	       (unsigned long long)s.dropped_malformed,
 	       (unsigned long long)cs.entries, (unsigned long long)cs.bytes,
 	       (unsigned long long)cs.evictions);
+	vd_xdp_daemon_log_stats(d);
 }
 
-/* Names the options a reload cannot apply to running workers. */
+/* Options a reload cannot apply to running workers: they need new
+ * sockets or threads.  Named in the log so nobody waits for them. */
 static void warn_restart_only(const struct vd_config *a, const struct vd_config *b)
 {
 	struct {
@@ -154,19 +161,6 @@ static void warn_restart_only(const struct vd_config *a, const struct vd_config 
 				   memcmp(a->listen, b->listen,
 					  sizeof(a->listen[0]) * a->n_listen) != 0},
 		{"threads", a->threads != b->threads},
-		{"dnssec", a->dnssec != b->dnssec},
-		{"root-hints", strcmp(a->root_hints, b->root_hints) != 0},
-		{"trust-anchor-file",
-		 a->n_trust_anchor_files != b->n_trust_anchor_files ||
-			 memcmp(a->trust_anchor_files, b->trust_anchor_files,
-				sizeof(a->trust_anchor_files)) != 0},
-		{"unbound-option",
-		 a->n_unbound_options != b->n_unbound_options ||
-			 memcmp(a->unbound_options, b->unbound_options,
-				sizeof(a->unbound_options)) != 0},
-		{"qname-minimisation", a->qname_minimisation != b->qname_minimisation},
-		{"aggressive-nsec", a->aggressive_nsec != b->aggressive_nsec},
-		{"use-caps-for-id", a->use_caps_for_id != b->use_caps_for_id},
 		{"max-recursions", a->max_recursions != b->max_recursions},
 		{"user", strcmp(a->user, b->user) != 0},
 	};
@@ -177,7 +171,37 @@ static void warn_restart_only(const struct vd_config *a, const struct vd_config 
 			       keys[i].name);
 }
 
+/* Options baked into libunbound contexts: a change renews them. */
+static bool recursion_changed(const struct vd_config *a, const struct vd_config *b)
+{
+	return a->dnssec != b->dnssec ||
+	       strcmp(a->root_hints, b->root_hints) != 0 ||
+	       a->n_trust_anchor_files != b->n_trust_anchor_files ||
+	       memcmp(a->trust_anchor_files, b->trust_anchor_files,
+		      sizeof(a->trust_anchor_files)) != 0 ||
+	       a->n_unbound_options != b->n_unbound_options ||
+	       memcmp(a->unbound_options, b->unbound_options,
+		      sizeof(a->unbound_options)) != 0 ||
+	       a->qname_minimisation != b->qname_minimisation ||
+	       a->aggressive_nsec != b->aggressive_nsec ||
+	       a->use_caps_for_id != b->use_caps_for_id ||
+	       a->edns_buffer_size != b->edns_buffer_size;
+}
+
+static int reload_locked(struct vd_daemon *d);
+
 int vd_daemon_reload(struct vd_daemon *d)
+{
+	/* SIGHUP (main thread) and vipdnsctl reload (control thread) may
+	 * race; each reload publishes and frees settings. */
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&lock);
+	int rc = reload_locked(d);
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+static int reload_locked(struct vd_daemon *d)
 {
 	char err[512];
 	struct vd_config *cfg = malloc(sizeof(*cfg));
@@ -193,6 +217,7 @@ int vd_daemon_reload(struct vd_daemon *d)
 	}
 	struct vd_settings *old = d->settings;
 	warn_restart_only(&old->cfg, cfg);
+	bool renew = recursion_changed(&old->cfg, cfg);
 	struct vd_settings *st = vd_settings_new(cfg);
 	free(cfg);
 	if (!st)
@@ -206,6 +231,14 @@ int vd_daemon_reload(struct vd_daemon *d)
 	/* Workers may still hold the old settings inside a read section. */
 	synchronize_rcu();
 	vd_settings_free(old);
+	if (renew) {
+		vd_log(VD_LOG_NOTICE, "reload: recursion options changed; "
+				      "renewing libunbound contexts");
+		if (vd_workers_renew_resolvers(d->workers, d->n_workers) != 0)
+			vd_log(VD_LOG_ERR, "reload: some workers kept their "
+					   "old recursion options");
+	}
+	(void)vd_xdp_daemon_apply(d); /* interfaces, VIPs, ACL */
 	vd_log(VD_LOG_NOTICE, "configuration reloaded from %s; cache kept",
 	       d->config_path[0] ? d->config_path : "built-in defaults");
 	return 0;
@@ -244,6 +277,7 @@ int vd_daemon_run(struct vd_daemon *d)
 		else if (sig == SIGUSR1)
 			log_stats(d);
 		vd_cache_maintain(d->cache, vd_now_ns());
+		vd_xdp_daemon_tick(d);
 	}
 	for (unsigned i = 0; i < d->n_workers; i++)
 		vd_worker_request_stop(d->workers[i]);
@@ -255,6 +289,7 @@ int vd_daemon_run(struct vd_daemon *d)
 
 void vd_daemon_fini(struct vd_daemon *d)
 {
+	vd_xdp_daemon_stop(d); /* detach first: its mirror needs the cache */
 	for (unsigned i = 0; i < d->n_workers; i++)
 		vd_worker_free(d->workers[i]);
 	d->n_workers = 0;

@@ -16,9 +16,12 @@
 
 #define VD_DAEMON_MAX_WORKERS 64
 
+struct vd_xdp;
+
 struct vd_daemon {
 	struct vd_settings *settings; /* RCU: rcu_dereference() to read */
 	struct vd_cache *cache;
+	struct vd_xdp *xdp; /* NULL: XDP fast path off (dataplane/xdp/) */
 	struct vd_worker *workers[VD_DAEMON_MAX_WORKERS];
 	unsigned n_workers;
 	char config_path[4096]; /* "" = built-in defaults */
@@ -38,7 +41,9 @@ int vd_daemon_run(struct vd_daemon *d);
 /* Releases everything; safe after a failed init. */
 void vd_daemon_fini(struct vd_daemon *d);
 
-/* Rereads the config file; on error logs "file:line: reason" and keeps the
+/* Rereads the config file (thread safe: callers are serialised; the caller
+ * must be an RCU-registered thread outside a read section); on error logs
+ * "file:line: reason" and keeps the
  * running settings.  Returns 0 or -EINVAL. */
 int vd_daemon_reload(struct vd_daemon *d);
 

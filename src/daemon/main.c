@@ -18,8 +18,10 @@
 #include <urcu.h>
 
 #include "config/config.h"
+#include "control/server.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
+#include "metrics/metrics.h"
 #include "vd_build.h"
 
 static void usage(FILE *out)
@@ -53,13 +55,14 @@ static void write_pidfile(const char *path)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_HELP_CONFIG = 256, OPT_DUMP_CONFIG };
+	enum { OPT_HELP_CONFIG = 256, OPT_HELP_CONFIG_MD, OPT_DUMP_CONFIG };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check", no_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{"help-config", no_argument, NULL, OPT_HELP_CONFIG},
+		{"help-config-markdown", no_argument, NULL, OPT_HELP_CONFIG_MD},
 		{"dump-config", no_argument, NULL, OPT_DUMP_CONFIG},
 		{NULL, 0, NULL, 0},
 	};
@@ -82,6 +85,9 @@ int main(int argc, char **argv)
 			return 0;
 		case OPT_HELP_CONFIG:
 			vd_config_print_reference(stdout, false);
+			return 0;
+		case OPT_HELP_CONFIG_MD:
+			vd_config_print_reference(stdout, true);
 			return 0;
 		case OPT_DUMP_CONFIG:
 			dump = true;
@@ -140,16 +146,25 @@ int main(int argc, char **argv)
 	       path ? path : "built-in defaults (no config file)");
 	rcu_register_thread();
 	struct vd_daemon *d = calloc(1, sizeof(*d));
+	struct vd_ctl *ctl = NULL;
+	struct vd_metrics *metrics = NULL;
 	int status = 1;
 	if (!d)
 		goto out;
 	if (vd_daemon_init(d, cfg, path) != 0)
+		goto out;
+	/* Bound as root (the control socket's directory may need it); their
+	 * threads only read counters and call thread-safe daemon entries. */
+	if (vd_ctl_start(d, cfg, path, &ctl) != 0 ||
+	    vd_metrics_start(d, cfg, &metrics) != 0)
 		goto out;
 	write_pidfile(cfg->pidfile);
 	if (vd_daemon_drop_privileges(d) != 0)
 		goto out;
 	status = vd_daemon_run(d);
 out:
+	vd_ctl_stop(ctl);
+	vd_metrics_stop(metrics);
 	if (d)
 		vd_daemon_fini(d);
 	free(d);

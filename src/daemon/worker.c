@@ -136,6 +136,93 @@ void vd_worker_request_stop(struct vd_worker *w)
 		event_base_loopexit(w->base, NULL);
 }
 
+struct renew_call {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	unsigned left;
+	int rc;
+};
+
+struct renew_arg {
+	struct vd_worker *w;
+	struct renew_call *call;
+};
+
+static void renew_in_loop(evutil_socket_t fd, short what, void *argp)
+{
+	struct renew_arg *arg = argp;
+	struct vd_worker *w = arg->w;
+	struct renew_call *call = arg->call;
+	(void)fd;
+	(void)what;
+	char err[512] = "";
+	rcu_read_lock();
+	int rc = vd_res_renew(w->res, vd_worker_settings(w), err, sizeof(err));
+	rcu_read_unlock();
+	if (rc != 0)
+		vd_log(VD_LOG_ERR, "worker %u: cannot renew recursion: %s", w->id,
+		       err);
+	free(arg);
+	pthread_mutex_lock(&call->lock);
+	if (rc != 0)
+		call->rc = rc;
+	call->left--;
+	pthread_cond_signal(&call->done);
+	pthread_mutex_unlock(&call->lock);
+}
+
+int vd_workers_renew_resolvers(struct vd_worker *const *ws, unsigned n)
+{
+	struct renew_call *call = calloc(1, sizeof(*call));
+	if (!call)
+		return -ENOMEM;
+	pthread_mutex_init(&call->lock, NULL);
+	pthread_cond_init(&call->done, NULL);
+	struct timeval now = {0, 0};
+	for (unsigned i = 0; i < n; i++) {
+		struct renew_arg *arg = malloc(sizeof(*arg));
+		if (!arg) {
+			call->rc = -ENOMEM;
+			continue;
+		}
+		arg->w = ws[i];
+		arg->call = call;
+		pthread_mutex_lock(&call->lock);
+		call->left++;
+		pthread_mutex_unlock(&call->lock);
+		if (!ws[i]->started) {
+			/* Not running: nobody else touches its loop. */
+			renew_in_loop(-1, 0, arg);
+		} else if (event_base_once(ws[i]->base, -1, EV_TIMEOUT,
+					   renew_in_loop, arg, &now) != 0) {
+			free(arg);
+			pthread_mutex_lock(&call->lock);
+			call->left--;
+			call->rc = -EIO;
+			pthread_mutex_unlock(&call->lock);
+		}
+	}
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	pthread_mutex_lock(&call->lock);
+	while (call->left > 0)
+		if (pthread_cond_timedwait(&call->done, &call->lock, &deadline) ==
+		    ETIMEDOUT)
+			break;
+	int rc = call->left > 0 ? -ETIMEDOUT : call->rc;
+	bool abandoned = call->left > 0;
+	pthread_mutex_unlock(&call->lock);
+	/* A worker that never ran the request still holds call: leak it
+	 * rather than free memory a late callback would write. */
+	if (!abandoned) {
+		pthread_mutex_destroy(&call->lock);
+		pthread_cond_destroy(&call->done);
+		free(call);
+	}
+	return rc;
+}
+
 void vd_worker_join(struct vd_worker *w)
 {
 	if (w->started) {

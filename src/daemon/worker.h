@@ -54,6 +54,13 @@ int vd_worker_start(struct vd_worker *w);
 /* Thread safe: stop reading, answer what was taken, end the loop. */
 void vd_worker_request_stop(struct vd_worker *w);
 void vd_worker_join(struct vd_worker *w);
+/*
+ * Gives every worker fresh libunbound contexts (empty caches, current
+ * settings) and waits until all have switched, so that after it returns no
+ * recursion can store an answer from the old caches.  Thread safe; must
+ * not be called from a worker thread.  Returns 0 or a negative errno.
+ */
+int vd_workers_renew_resolvers(struct vd_worker *const *ws, unsigned n);
 /* Joins if needed, then frees.  NULL-safe. */
 void vd_worker_free(struct vd_worker *w);
 

@@ -123,9 +123,8 @@ static void maybe_prefetch(struct vd_worker *w, const struct vd_settings *st,
 		atomic_store(&me->prefetching, 0);
 }
 
-size_t vd_pipeline_handle(struct vd_worker *w, const uint8_t *pkt,
-			  size_t len, const struct vd_reply_to *dest,
-			  uint8_t *out, size_t cap)
+static size_t handle(struct vd_worker *w, const uint8_t *pkt, size_t len,
+		     const struct vd_reply_to *dest, uint8_t *out, size_t cap)
 {
 	const struct vd_settings *st = vd_worker_settings(w);
 	struct vd_stats *s = &w->stats;
@@ -148,6 +147,8 @@ size_t vd_pipeline_handle(struct vd_worker *w, const uint8_t *pkt,
 		VD_STAT_INC(s, dropped_malformed);
 		return 0;
 	}
+	if (q.qname_len)
+		VD_STAT_INC(s, qtype[vd_stats_qtype_slot(q.qtype)]);
 	struct vd_dns_resp_opts ro;
 	resp_opts(w, &q, dest, &ro);
 	if (act == VD_ACL_REFUSE) {
@@ -194,6 +195,16 @@ size_t vd_pipeline_handle(struct vd_worker *w, const uint8_t *pkt,
 		return counted(w, out,
 			       answer_entry(w, &q, dest, e, now, false, out, cap));
 	}
+	/* Resolution of this stale name failed recently: answer stale now
+	 * rather than make the client wait for the same failure again. */
+	if (e && st->stale_max_ns && e->meta.kind != VD_DNS_ANSWER_SERVFAIL &&
+	    now < atomic_load_explicit(&e->stale_retry_ns, memory_order_relaxed) &&
+	    now <= e->expire_ns + st->stale_max_ns) {
+		/* Counted as a hit (and as stale): hits + misses = lookups. */
+		VD_STAT_INC(s, cache_hits);
+		return counted(w, out,
+			       answer_entry(w, &q, dest, e, now, true, out, cap));
+	}
 	VD_STAT_INC(s, cache_misses);
 
 	if (dest->transport == VD_TRANSPORT_TCP)
@@ -208,6 +219,19 @@ size_t vd_pipeline_handle(struct vd_worker *w, const uint8_t *pkt,
 	return counted(w, out,
 		       vd_pipeline_answer_failure(w, &q, key, key_len, hash, dest,
 						  -1, out, cap));
+}
+
+size_t vd_pipeline_handle(struct vd_worker *w, const uint8_t *pkt,
+			  size_t len, const struct vd_reply_to *dest,
+			  uint8_t *out, size_t cap)
+{
+	/* Answers made now are timed here; answers that waited for a
+	 * recursion are timed by resolve when they go out. */
+	uint64_t t0 = vd_now_ns();
+	size_t n = handle(w, pkt, len, dest, out, cap);
+	if (n)
+		vd_stats_observe(&w->stats.answer_time, vd_now_ns() - t0);
+	return n;
 }
 
 void vd_pipeline_send(struct vd_worker *w, const struct vd_reply_to *dest,

@@ -33,6 +33,10 @@ const char *const vd_res_builtin_anchors[] = {
 };
 
 #define RES_MAX_BUCKETS 65536u
+/* RFC 8767 4 "failure recheck timer": after resolution of a stale name
+ * failed (or was too slow), answer it stale at once for this long before
+ * letting a client's query try the authorities again. */
+#define RES_STALE_RECHECK_NS (30 * VD_NS_PER_SEC)
 #define RES_FREELIST_MAX 1024u
 
 struct res_waiter {
@@ -40,6 +44,19 @@ struct res_waiter {
 	uint64_t start_ns;
 	struct vd_dns_query q;
 	struct vd_reply_to dest;
+};
+
+/*
+ * A pair of libunbound contexts.  Renewing (after a flush, or a reload
+ * that changes recursion options) swaps in a fresh pair; the old one lives
+ * on until the recursions started on it have called back.
+ */
+struct res_ctxs {
+	struct ub_ctx *validating; /* NULL when dnssec = no */
+	struct ub_ctx *plain;
+	unsigned refs;             /* recursions in flight on this pair */
+	struct res_ctxs *next;     /* retired pairs */
+	struct vd_res *res;
 };
 
 struct res_pending {
@@ -54,12 +71,13 @@ struct res_pending {
 	uint16_t key_len;
 	uint8_t key[VD_DNS_KEY_MAX];
 	struct vd_dns_query q; /* the first asker: name and flags to resolve */
+	struct res_ctxs *ctxs; /* the pair resolving it */
 };
 
 struct vd_res {
 	struct vd_worker *w;
-	struct ub_ctx *validating; /* NULL when dnssec = no */
-	struct ub_ctx *plain;
+	struct res_ctxs *cur;
+	struct res_ctxs *retired;
 	struct res_pending **buckets;
 	size_t n_buckets;
 	struct res_pending *oldest, *newest;
@@ -103,8 +121,10 @@ static struct res_pending **bucket_of(struct vd_res *r, uint64_t hash)
 static struct res_pending *pending_find(struct vd_res *r, const uint8_t *key,
 					size_t key_len, uint64_t hash)
 {
+	/* A recursion on a retired pair may answer from a flushed cache:
+	 * new askers do not join it. */
 	for (struct res_pending *p = *bucket_of(r, hash); p; p = p->hnext)
-		if (p->hash == hash && p->key_len == key_len &&
+		if (p->ctxs == r->cur && p->hash == hash && p->key_len == key_len &&
 		    memcmp(p->key, key, key_len) == 0)
 			return p;
 	return NULL;
@@ -126,6 +146,7 @@ static void pending_unlink(struct vd_res *r, struct res_pending *p)
 	else
 		r->newest = p->prev;
 	r->outstanding--;
+	VD_STAT_SET(&r->w->stats, outstanding, r->outstanding);
 }
 
 static void answer_failure(struct vd_res *r, struct res_pending *p,
@@ -135,6 +156,7 @@ static void answer_failure(struct vd_res *r, struct res_pending *p,
 					      p->hash, &wt->dest, ede, r->out,
 					      sizeof(r->out));
 	vd_pipeline_send(r->w, &wt->dest, r->out, n);
+	vd_stats_observe(&r->w->stats.answer_time, vd_now_ns() - wt->start_ns);
 }
 
 static void release_waiters(struct vd_res *r, struct res_pending *p)
@@ -173,6 +195,47 @@ static size_t synth_servfail(struct vd_res *r, const struct res_pending *p,
 	return n;
 }
 
+static void ctxs_free(struct res_ctxs *c)
+{
+	if (!c)
+		return;
+	if (c->validating)
+		ub_ctx_delete(c->validating);
+	if (c->plain)
+		ub_ctx_delete(c->plain);
+	free(c);
+}
+
+static void ctxs_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct res_ctxs *c = arg;
+	struct vd_res *r = c->res;
+	(void)fd;
+	(void)what;
+	for (struct res_ctxs **pp = &r->retired; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	ctxs_free(c);
+}
+
+/*
+ * Drops a recursion's reference.  A retired pair whose last recursion
+ * ended is deleted from the next loop turn, never from inside its own
+ * callback (libunbound is still on the stack).
+ */
+static void ctxs_put(struct vd_res *r, struct res_ctxs *c)
+{
+	vd_require(c->refs > 0);
+	if (--c->refs > 0 || c == r->cur)
+		return;
+	struct timeval now = {0, 0};
+	if (event_base_once(r->w->base, -1, EV_TIMEOUT, ctxs_reap, c, &now) != 0)
+		vd_log(VD_LOG_WARNING, "cannot schedule a retired libunbound "
+				       "context for deletion; it leaks");
+}
+
 static void res_done(void *arg, int rcode, void *packet, int packet_len,
 		     int sec, char *why_bogus, int was_ratelimited)
 {
@@ -185,6 +248,10 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 	const struct vd_settings *st = vd_worker_settings(w);
 	uint64_t now = vd_now_ns();
 	pending_unlink(r, p);
+	/* Results from a retired pair answer their waiters but are not
+	 * stored: they may come from the cache an operator just flushed. */
+	bool current = p->ctxs == r->cur;
+	ctxs_put(r, p->ctxs);
 
 	struct vd_dns_norm_opts no = {
 		.strip_dnssec = !vd_dns_query_do(&p->q),
@@ -206,6 +273,9 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 	int ede = bogus ? VD_DNS_EDE_DNSSEC_BOGUS
 		      : VD_DNS_EDE_NO_REACHABLE_AUTHORITY;
 
+	vd_stats_observe(&w->stats.recursion_time, now - p->start_ns);
+	if (!failed)
+		VD_STAT_SET(&w->stats, last_recursion_ok_ns, now);
 	if (failed) {
 		VD_STAT_INC(&w->stats, recursion_failures);
 		if (bogus && why_bogus)
@@ -221,7 +291,11 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 		if (st->stale_max_ns)
 			old = vd_cache_lookup(w->daemon->cache, p->key,
 					      p->key_len, p->hash);
-		if (old && now <= old->expire_ns + st->stale_max_ns) {
+		if (old && old->meta.kind != VD_DNS_ANSWER_SERVFAIL &&
+		    now <= old->expire_ns + st->stale_max_ns) {
+			atomic_store_explicit(
+				&((struct vd_cache_entry *)old)->stale_retry_ns,
+				now + RES_STALE_RECHECK_NS, memory_order_relaxed);
 			for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
 				answer_failure(r, p, wt, ede);
 			goto out;
@@ -231,9 +305,10 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 		rc = 0;
 	}
 	if (rc == 0) {
-		int irc = vd_cache_insert(w->daemon->cache, p->key, p->key_len,
-					  p->hash, r->norm, &meta, r->ttl_offs,
-					  now);
+		int irc = current ? vd_cache_insert(w->daemon->cache, p->key,
+						    p->key_len, p->hash, r->norm,
+						    &meta, r->ttl_offs, now)
+				  : 0;
 		if (irc != 0 && irc != -E2BIG)
 			vd_log(VD_LOG_WARNING, "cache insert failed: %s",
 			       strerror(-irc));
@@ -249,6 +324,8 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 					r->ttl_offs, 0, false, r->out,
 					sizeof(r->out));
 			vd_pipeline_send(w, &wt->dest, r->out, n);
+			vd_stats_observe(&w->stats.answer_time,
+					 now - wt->start_ns);
 		}
 	}
 out:
@@ -265,7 +342,11 @@ static int start_recursion(struct vd_res *r, struct res_pending *p)
 			       sizeof(name)) < 0)
 		return -EINVAL;
 	bool cd = p->q.flags & VD_DNS_F_CD;
-	struct ub_ctx *ctx = (cd || !r->validating) ? r->plain : r->validating;
+	struct res_ctxs *pair = r->cur;
+	struct ub_ctx *ctx = (cd || !pair->validating) ? pair->plain
+						       : pair->validating;
+	p->ctxs = pair;
+	pair->refs++;
 	/*
 	 * libunbound may call res_done() before ub_resolve_event() returns
 	 * (local data, its own cache), and res_done() frees p: p is not
@@ -276,6 +357,8 @@ static int start_recursion(struct vd_res *r, struct res_pending *p)
 	int rc = ub_resolve_event(ctx, name, p->q.qtype, p->q.qclass, p,
 				  res_done, &async_id);
 	if (rc != 0) {
+		/* No callback will come: the reference is ours to drop. */
+		pair->refs--;
 		vd_log(VD_LOG_ERR, "libunbound: cannot resolve %s: %s", name,
 		       ub_strerror(rc));
 		return -EIO;
@@ -307,6 +390,7 @@ static struct res_pending *pending_new(struct vd_res *r,
 		r->oldest = p;
 	r->newest = p;
 	r->outstanding++;
+	VD_STAT_SET(&r->w->stats, outstanding, r->outstanding);
 	return p;
 }
 
@@ -408,6 +492,12 @@ void vd_res_expire_waiters(struct vd_res *r, uint64_t now_ns)
 					pp = &wt->next;
 					continue;
 				}
+				/* Slow authorities: later askers get the stale
+				 * answer at once while this recursion goes on. */
+				atomic_store_explicit(
+					&((struct vd_cache_entry *)stale)->stale_retry_ns,
+					now_ns + RES_STALE_RECHECK_NS,
+					memory_order_relaxed);
 			} else if (!fail) {
 				pp = &wt->next;
 				continue;
@@ -548,6 +638,46 @@ fail:
 	return NULL;
 }
 
+static struct res_ctxs *ctxs_new(struct vd_res *r, const struct vd_settings *st,
+				 char *err, size_t errlen)
+{
+	struct res_ctxs *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->res = r;
+	c->plain = ctx_new(r->w->base, st, false, err, errlen);
+	if (!c->plain)
+		goto fail;
+	if (st->cfg.dnssec) {
+		c->validating = ctx_new(r->w->base, st, true, err, errlen);
+		if (!c->validating)
+			goto fail;
+	}
+	return c;
+fail:
+	ctxs_free(c);
+	return NULL;
+}
+
+int vd_res_renew(struct vd_res *r, const struct vd_settings *st, char *err,
+		 size_t errlen)
+{
+	struct res_ctxs *fresh = ctxs_new(r, st, err, errlen);
+	if (!fresh)
+		return -EINVAL;
+	struct res_ctxs *old = r->cur;
+	r->cur = fresh;
+	if (old->refs == 0) {
+		ctxs_free(old); /* called from the loop, not from libunbound */
+	} else {
+		old->next = r->retired;
+		r->retired = old;
+	}
+	return 0;
+}
+
 struct vd_res *vd_res_create(struct vd_worker *w, const struct vd_settings *st,
 			     char *err, size_t errlen)
 {
@@ -567,14 +697,9 @@ struct vd_res *vd_res_create(struct vd_worker *w, const struct vd_settings *st,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	r->plain = ctx_new(w->base, st, false, err, errlen);
-	if (!r->plain)
+	r->cur = ctxs_new(r, st, err, errlen);
+	if (!r->cur)
 		goto fail;
-	if (st->cfg.dnssec) {
-		r->validating = ctx_new(w->base, st, true, err, errlen);
-		if (!r->validating)
-			goto fail;
-	}
 	r->timer = event_new(w->base, -1, EV_PERSIST, res_tick, r);
 	struct timeval tick = {.tv_sec = 0, .tv_usec = 100 * 1000};
 	if (!r->timer || event_add(r->timer, &tick) != 0) {
@@ -595,10 +720,12 @@ void vd_res_destroy(struct vd_res *r)
 		event_free(r->timer);
 	/* Deleting the contexts drops their queries without callbacks;
 	 * the pendings are ours to release. */
-	if (r->validating)
-		ub_ctx_delete(r->validating);
-	if (r->plain)
-		ub_ctx_delete(r->plain);
+	ctxs_free(r->cur);
+	while (r->retired) {
+		struct res_ctxs *next = r->retired->next;
+		ctxs_free(r->retired);
+		r->retired = next;
+	}
 	struct res_pending *p = r->oldest;
 	while (p) {
 		struct res_pending *next = p->next;

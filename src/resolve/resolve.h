@@ -26,6 +26,17 @@ struct vd_settings;
  * in err on failure (bad root hints or trust anchor file...). */
 struct vd_res *vd_res_create(struct vd_worker *w, const struct vd_settings *st,
 			     char *err, size_t errlen);
+/*
+ * Replaces the libunbound contexts with fresh ones built from st, with
+ * empty caches: libunbound has no call to forget one name, so a flush
+ * renews the whole recursion state (and a reload applies changed recursion
+ * options this way).  Recursions in flight finish on the old contexts and
+ * answer their waiters, but their results are not stored.  Must run on
+ * the worker's thread, from the event loop.  Returns 0 or -EINVAL (err).
+ */
+int vd_res_renew(struct vd_res *r, const struct vd_settings *st, char *err,
+		 size_t errlen);
+
 /* Answers nobody: waiters are released. */
 void vd_res_destroy(struct vd_res *r);
 

@@ -1,0 +1,409 @@
+/* The control commands, run on the control thread. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <urcu.h>
+
+#include "control/ctl_internal.h"
+#include "core/clock.h"
+#include "core/compiler.h"
+#include "daemon/daemon.h"
+#include "dns/query.h"
+#include "vd_build.h"
+
+/* A recursion success this recent means recursion works. */
+#define HEALTH_RECURSION_WINDOW_S 60
+
+static pthread_mutex_t handlers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	const char *cmd; /* points into vd_ctl_commands */
+	vd_ctl_handler_fn fn;
+	void *arg;
+} handlers[8];
+static size_t n_handlers;
+
+int vd_ctl_set_handler(const char *cmd, vd_ctl_handler_fn fn, void *arg)
+{
+	const struct vd_ctl_cmd_info *info = vd_ctl_find_command(cmd);
+	int rc = 0;
+	if (!info)
+		return -ENOENT;
+	pthread_mutex_lock(&handlers_lock);
+	for (size_t i = 0; i < n_handlers; i++) {
+		if (handlers[i].cmd == info->name) {
+			handlers[i].fn = fn;
+			handlers[i].arg = arg;
+			goto out;
+		}
+	}
+	if (n_handlers >= VD_ARRAY_SIZE(handlers)) {
+		rc = -ENOSPC;
+		goto out;
+	}
+	handlers[n_handlers].cmd = info->name;
+	handlers[n_handlers].fn = fn;
+	handlers[n_handlers].arg = arg;
+	n_handlers++;
+out:
+	pthread_mutex_unlock(&handlers_lock);
+	return rc;
+}
+
+static void settings_snapshot(struct vd_ctl *c, char *node_id, size_t cap,
+			      size_t *cache_size)
+{
+	rcu_read_lock();
+	const struct vd_settings *st = rcu_dereference(c->d->settings);
+	snprintf(node_id, cap, "%.*s", (int)st->nsid_len,
+		 (const char *)st->nsid);
+	*cache_size = st->cfg.cache_size;
+	rcu_read_unlock();
+}
+
+static int cmd_status(struct vd_ctl *c, struct evbuffer *out)
+{
+	struct vd_stats s;
+	struct vd_cache_stats cs;
+	char node[VD_CONFIG_STR_MAX];
+	size_t budget;
+	unsigned udp = 0, tcp = 0;
+
+	vd_daemon_stats(c->d, &s);
+	vd_cache_get_stats(c->d->cache, &cs);
+	settings_snapshot(c, node, sizeof(node), &budget);
+	for (unsigned i = 0; i < c->d->n_workers; i++) {
+		udp += c->d->workers[i]->n_udp;
+		tcp += c->d->workers[i]->n_tcp;
+	}
+	evbuffer_add_printf(out,
+		"version: %s\n"
+		"node-id: %s\n"
+		"uptime: %" PRIu64 " s\n"
+		"config: %s\n"
+		"workers: %u\n"
+		"sockets: %u udp, %u tcp (data plane: socket)\n"
+		"queries: %" PRIu64 " udp, %" PRIu64 " tcp\n"
+		"cache: %" PRIu64 " entries, %" PRIu64 " of %zu bytes\n"
+		"recursions in flight: %" PRIu64 "\n"
+		"control socket: %s\n"
+		"metrics: %s\n"
+		"cluster: %s\n"
+		"anycast: not configured\n",
+		VD_VERSION, node, (uint64_t)((vd_now_ns() - c->start_ns) / VD_NS_PER_SEC),
+		c->config_path[0] ? c->config_path : "built-in defaults",
+		c->d->n_workers, udp, tcp, s.queries_udp, s.queries_tcp,
+		cs.entries, cs.bytes, budget, s.outstanding,
+		c->path[0] ? c->path : "off",
+		c->metrics_listen[0] ? c->metrics_listen : "off",
+		c->cluster_listen[0] ? c->cluster_listen : "off");
+	return 0;
+}
+
+static int cmd_stats(struct vd_ctl *c, struct evbuffer *out)
+{
+	static const char *const qt[] = {
+#define QT_NAME(name, value) #name,
+		VD_STATS_QTYPES(QT_NAME)
+#undef QT_NAME
+		"other",
+	};
+	struct vd_stats s;
+	struct vd_cache_stats cs;
+	vd_daemon_stats(c->d, &s);
+	vd_cache_get_stats(c->d->cache, &cs);
+#define PUT(name) evbuffer_add_printf(out, "%s=%" PRIu64 "\n", #name, s.name);
+	VD_STATS_FIELDS(PUT)
+#undef PUT
+	for (unsigned i = 0; i < 16; i++)
+		evbuffer_add_printf(out, "rcode.%u=%" PRIu64 "\n", i, s.rcode[i]);
+	for (unsigned i = 0; i < VD_STATS_QT_N; i++)
+		evbuffer_add_printf(out, "qtype.%s=%" PRIu64 "\n", qt[i],
+				    s.qtype[i]);
+	evbuffer_add_printf(out,
+		"recursions_in_flight=%" PRIu64 "\n"
+		"cache.entries=%" PRIu64 "\ncache.bytes=%" PRIu64 "\n"
+		"cache.inserts=%" PRIu64 "\ncache.replaces=%" PRIu64 "\n"
+		"cache.evictions=%" PRIu64 "\ncache.expirations=%" PRIu64 "\n"
+		"cache.flushed=%" PRIu64 "\n",
+		s.outstanding, cs.entries, cs.bytes, cs.inserts, cs.replaces,
+		cs.evictions, cs.expirations, cs.flushed);
+	return 0;
+}
+
+static int name_arg(const char *s, uint8_t *wire, char *err, size_t errlen)
+{
+	int n = vd_dns_name_from_str(s, wire, VD_DNS_NAME_MAX);
+	if (n < 0) {
+		snprintf(err, errlen, "not a domain name: \"%.64s\"", s);
+		return -EINVAL;
+	}
+	return n;
+}
+
+/*
+ * A flush must reach libunbound's caches too, or the next recursion
+ * brings the flushed answer straight back.  libunbound cannot forget one
+ * name, so every worker gets fresh contexts first; then the answer cache
+ * is flushed, and nothing from the old caches can be stored again.
+ */
+static int renew_recursion(struct vd_ctl *c, char *err, size_t errlen)
+{
+	int rc = vd_workers_renew_resolvers(c->d->workers, c->d->n_workers);
+	if (rc != 0)
+		snprintf(err, errlen, "cannot renew the recursion state: %s",
+			 strerror(-rc));
+	return rc;
+}
+
+static int cmd_flush(struct vd_ctl *c, const struct vd_ctl_request *req,
+		     struct evbuffer *out, char *err, size_t errlen)
+{
+	uint8_t wire[VD_DNS_NAME_MAX];
+	int qtype = -1;
+	int n = name_arg(req->argv[0], wire, err, errlen);
+	if (n < 0)
+		return n;
+	if (req->argc > 1) {
+		qtype = vd_ctl_qtype_parse(req->argv[1]);
+		if (qtype < 0) {
+			snprintf(err, errlen, "not a query type: \"%.32s\"",
+				 req->argv[1]);
+			return -EINVAL;
+		}
+	}
+	int rc = renew_recursion(c, err, errlen);
+	if (rc != 0)
+		return rc;
+	size_t removed = vd_cache_flush_name(c->d->cache, wire, (size_t)n, qtype);
+	evbuffer_add_printf(out, "flushed %zu entries for %s%s%s\n", removed,
+			    req->argv[0], req->argc > 1 ? " " : "",
+			    req->argc > 1 ? req->argv[1] : "");
+	return 0;
+}
+
+static int cmd_flush_zone(struct vd_ctl *c, const struct vd_ctl_request *req,
+			  struct evbuffer *out, char *err, size_t errlen)
+{
+	uint8_t wire[VD_DNS_NAME_MAX];
+	int n = name_arg(req->argv[0], wire, err, errlen);
+	if (n < 0)
+		return n;
+	int rc = renew_recursion(c, err, errlen);
+	if (rc != 0)
+		return rc;
+	size_t removed = vd_cache_flush_zone(c->d->cache, wire, (size_t)n);
+	evbuffer_add_printf(out, "flushed %zu entries at or below %s\n",
+			    removed, req->argv[0]);
+	return 0;
+}
+
+struct dump_ctx {
+	struct evbuffer *out;
+	uint64_t now;
+	size_t n;
+	bool truncated;
+};
+
+static const char *kind_name(uint8_t kind)
+{
+	static const char *const names[] = {"positive", "nodata", "nxdomain",
+					    "servfail", "other"};
+	return kind < VD_ARRAY_SIZE(names) ? names[kind] : "?";
+}
+
+static int dump_one(void *arg, const struct vd_cache_entry *e)
+{
+	static const char *const rcodes[16] = {
+		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
+		"REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH",
+		"NOTZONE", "RCODE11", "RCODE12", "RCODE13", "RCODE14",
+		"RCODE15"};
+	struct dump_ctx *dc = arg;
+	char name[VD_DNS_NAME_MAX * 4 + 2], type[16], flags[24];
+	if (e->key_len <= VD_DNS_KEY_HDR)
+		return 0;
+	if (evbuffer_get_length(dc->out) > VD_CTL_BODY_MAX - 4096) {
+		dc->truncated = true;
+		return 1;
+	}
+	if (vd_dns_name_to_str(e->key + VD_DNS_KEY_HDR,
+			       e->key_len - VD_DNS_KEY_HDR, name,
+			       sizeof(name)) < 0)
+		snprintf(name, sizeof(name), "?");
+	unsigned qtype = (unsigned)e->key[1] << 8 | e->key[2];
+	unsigned qclass = (unsigned)e->key[3] << 8 | e->key[4];
+	snprintf(flags, sizeof(flags), "%s%s%s",
+		 e->key[0] & VD_DNS_KEY_F_DO ? "DO," : "",
+		 e->key[0] & VD_DNS_KEY_F_CD ? "CD," : "",
+		 e->meta.secure ? "AD," : "");
+	size_t fl = strlen(flags);
+	if (fl)
+		flags[fl - 1] = '\0';
+	else
+		snprintf(flags, sizeof(flags), "-");
+	/* Past expiry: how long ago, marked, since it is only servable
+	 * stale. */
+	long long ttl = e->expire_ns >= dc->now
+				? (long long)((e->expire_ns - dc->now) / VD_NS_PER_SEC)
+				: -(long long)((dc->now - e->expire_ns) / VD_NS_PER_SEC) - 1;
+	char cls[16];
+	if (qclass == 1)
+		snprintf(cls, sizeof(cls), "IN");
+	else
+		snprintf(cls, sizeof(cls), "CLASS%u", qclass);
+	evbuffer_add_printf(dc->out, "%s %s %s %s %lld%s %s %s %u %u\n", name,
+			    vd_ctl_qtype_name(qtype, type, sizeof(type)), cls,
+			    flags, ttl,
+			    ttl < 0 ? "(stale)" : "", rcodes[e->meta.rcode & 15],
+			    kind_name(e->meta.kind), (unsigned)e->meta.wire_len,
+			    (unsigned)atomic_load_explicit(&e->hits,
+							   memory_order_relaxed));
+	dc->n++;
+	return 0;
+}
+
+static int cmd_dump_cache(struct vd_ctl *c, struct evbuffer *out)
+{
+	struct dump_ctx dc = {.out = out, .now = vd_now_ns()};
+	evbuffer_add_printf(out, "; name type class flags ttl rcode kind size "
+				 "hits\n");
+	vd_cache_foreach(c->d->cache, dump_one, &dc);
+	evbuffer_add_printf(out, "; %zu entries%s\n", dc.n,
+			    dc.truncated ? " (truncated: answer size limit)"
+					 : "");
+	return 0;
+}
+
+static int cmd_reload(struct vd_ctl *c, struct evbuffer *out, char *err,
+		      size_t errlen)
+{
+	/* Parsed here first only to hand the reason back to the operator;
+	 * vd_daemon_reload() parses again and applies. */
+	if (c->config_path[0]) {
+		struct vd_config *cfg = malloc(sizeof(*cfg));
+		if (!cfg)
+			return -ENOMEM;
+		int rc = vd_config_load(cfg, c->config_path, err, errlen);
+		free(cfg);
+		if (rc != 0) {
+			char reason[400];
+			snprintf(reason, sizeof(reason), "%s", err);
+			snprintf(err, errlen,
+				 "reload failed, running config kept: %s",
+				 reason);
+			return rc;
+		}
+	}
+	int rc = vd_daemon_reload(c->d);
+	if (rc != 0) {
+		snprintf(err, errlen, "reload failed (%s), running config kept",
+			 strerror(-rc));
+		return rc;
+	}
+	evbuffer_add_printf(out, "reloaded %s; cache kept\n",
+			    c->config_path[0] ? c->config_path
+					      : "built-in defaults");
+	return 0;
+}
+
+static int cmd_health(struct vd_ctl *c, struct evbuffer *out)
+{
+	struct vd_stats s;
+	unsigned running = 0, udp = 0, tcp = 0;
+	bool healthy = true, degraded = false;
+	char rec[160];
+	uint64_t now = vd_now_ns();
+
+	vd_daemon_stats(c->d, &s);
+	for (unsigned i = 0; i < c->d->n_workers; i++) {
+		running += c->d->workers[i]->started;
+		udp += c->d->workers[i]->n_udp;
+		tcp += c->d->workers[i]->n_tcp;
+	}
+	if (running == 0 || running < c->d->n_workers || udp == 0 || tcp == 0)
+		healthy = false;
+	if (s.last_recursion_ok_ns &&
+	    now - s.last_recursion_ok_ns <=
+		    HEALTH_RECURSION_WINDOW_S * VD_NS_PER_SEC) {
+		snprintf(rec, sizeof(rec), "ok (last success %" PRIu64 " s ago)",
+			 (uint64_t)((now - s.last_recursion_ok_ns) / VD_NS_PER_SEC));
+	} else if (s.recursions == 0) {
+		snprintf(rec, sizeof(rec), "not tried yet (no cache miss so far)");
+	} else {
+		degraded = true;
+		if (s.last_recursion_ok_ns)
+			snprintf(rec, sizeof(rec),
+				 "no success for %" PRIu64 " s (%" PRIu64
+				 " failures, %" PRIu64 " timeouts in total)",
+				 (uint64_t)((now - s.last_recursion_ok_ns) / VD_NS_PER_SEC),
+				 s.recursion_failures, s.recursion_timeouts);
+		else
+			snprintf(rec, sizeof(rec),
+				 "never succeeded (%" PRIu64 " failures, %" PRIu64
+				 " timeouts)",
+				 s.recursion_failures, s.recursion_timeouts);
+	}
+	evbuffer_add_printf(out,
+		"%s\n"
+		"workers: %u of %u running\n"
+		"listeners: %u udp, %u tcp sockets (data plane: socket)\n"
+		"recursion: %s\n"
+		"recursions in flight: %" PRIu64 "\n"
+		"xdp: not configured\n"
+		"anycast: not configured\n",
+		!healthy ? "unhealthy" : degraded ? "degraded" : "healthy",
+		running, c->d->n_workers, udp, tcp, rec, s.outstanding);
+	return 0;
+}
+
+int vd_ctl_run(struct vd_ctl *c, const struct vd_ctl_request *req,
+	       struct evbuffer *out, char *err, size_t errlen)
+{
+	const char *name = req->cmd->name;
+
+	pthread_mutex_lock(&handlers_lock);
+	for (size_t i = 0; i < n_handlers; i++) {
+		if (handlers[i].cmd == name && handlers[i].fn) {
+			vd_ctl_handler_fn fn = handlers[i].fn;
+			void *arg = handlers[i].arg;
+			pthread_mutex_unlock(&handlers_lock);
+			return fn(arg, req, out, err, errlen);
+		}
+	}
+	pthread_mutex_unlock(&handlers_lock);
+
+	if (!strcmp(name, "status"))
+		return cmd_status(c, out);
+	if (!strcmp(name, "stats"))
+		return cmd_stats(c, out);
+	if (!strcmp(name, "flush"))
+		return cmd_flush(c, req, out, err, errlen);
+	if (!strcmp(name, "flush-zone"))
+		return cmd_flush_zone(c, req, out, err, errlen);
+	if (!strcmp(name, "flush-all")) {
+		int rc = renew_recursion(c, err, errlen);
+		if (rc != 0)
+			return rc;
+		size_t n = vd_cache_flush_all(c->d->cache);
+		evbuffer_add_printf(out, "flushed %zu entries\n", n);
+		return 0;
+	}
+	if (!strcmp(name, "dump-cache"))
+		return cmd_dump_cache(c, out);
+	if (!strcmp(name, "reload"))
+		return cmd_reload(c, out, err, errlen);
+	if (!strcmp(name, "health"))
+		return cmd_health(c, out);
+	if (!strcmp(name, "drain") || !strcmp(name, "undrain") ||
+	    !strcmp(name, "bird")) {
+		snprintf(err, errlen, "not available: anycast not configured");
+		return -ENOTSUP;
+	}
+	snprintf(err, errlen, "%s: not implemented", name);
+	return -ENOSYS;
+}

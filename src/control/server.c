@@ -1,0 +1,460 @@
+#include "control/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+#include <urcu.h>
+
+#include "control/ctl_internal.h"
+#include "control/tls.h"
+#include "core/addr.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+/* A request is one short line: a client that has not sent it by then
+ * is gone or hostile.  Answers may be large (dump-cache) and slow to
+ * read, hence the longer write timeout. */
+#define CTL_READ_TIMEOUT_S 5
+#define CTL_WRITE_TIMEOUT_S 60
+#define CTL_MAX_CONNS 64
+#define CTL_MAX_GROUPS 256
+
+struct conn {
+	struct vd_ctl *c;
+	struct bufferevent *bev;
+	bool tls;
+	bool closing;
+	char peer[96];
+};
+
+static void conn_free(struct conn *cn)
+{
+	cn->c->conns--;
+	bufferevent_free(cn->bev);
+	free(cn);
+}
+
+/* Queues the response and closes once it is written. */
+static void respond(struct conn *cn, int rc, struct evbuffer *body,
+		    const char *err)
+{
+	struct evbuffer *out = bufferevent_get_output(cn->bev);
+	if (rc == 0) {
+		evbuffer_add_printf(out, "OK %zu\n", evbuffer_get_length(body));
+		evbuffer_add_buffer(out, body);
+	} else {
+		char msg[VD_CTL_HEADER_MAX - 8];
+		snprintf(msg, sizeof(msg), "%s", err[0] ? err : strerror(-rc));
+		vd_ctl_sanitize(msg);
+		evbuffer_add_printf(out, "ERR %s\n", msg);
+	}
+	cn->closing = true;
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *cn = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char line[VD_CTL_REQ_MAX + 1];
+	char err[512] = "";
+	size_t eol_len = 0;
+	if (cn->closing) {
+		/* Unread input at close would reset the connection and could
+		 * destroy the answer before the client reads it. */
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len,
+						    EVBUFFER_EOL_LF);
+	if (p.pos < 0) {
+		if (evbuffer_get_length(in) >= VD_CTL_REQ_MAX) {
+			snprintf(err, sizeof(err),
+				 "request too long (max %d bytes)",
+				 VD_CTL_REQ_MAX - 1);
+			vd_log(VD_LOG_INFO, "control %s: %s", cn->peer, err);
+			respond(cn, -EINVAL, NULL, err);
+		}
+		return;
+	}
+	size_t len = (size_t)p.pos;
+	if (len >= VD_CTL_REQ_MAX) {
+		snprintf(err, sizeof(err), "request too long (max %d bytes)",
+			 VD_CTL_REQ_MAX - 1);
+		respond(cn, -EINVAL, NULL, err);
+		return;
+	}
+	evbuffer_remove(in, line, len + eol_len);
+	line[len] = '\0';
+
+	struct vd_ctl_request req;
+	if (vd_ctl_parse_request(line, len, &req, err, sizeof(err)) != 0) {
+		vd_log(VD_LOG_INFO, "control %s: bad request: %s", cn->peer, err);
+		respond(cn, -EINVAL, NULL, err);
+		return;
+	}
+	struct evbuffer *body = evbuffer_new();
+	if (!body) {
+		respond(cn, -ENOMEM, NULL, "out of memory");
+		return;
+	}
+	vd_log(VD_LOG_INFO, "control %s: %s", cn->peer, line);
+	int rc = vd_ctl_run(cn->c, &req, body, err, sizeof(err));
+	if (rc == 0 && evbuffer_get_length(body) > VD_CTL_BODY_MAX) {
+		rc = -E2BIG;
+		snprintf(err, sizeof(err), "answer too large");
+	}
+	respond(cn, rc, body, err);
+	evbuffer_free(body);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *cn = arg;
+	if (!cn->closing || evbuffer_get_length(bufferevent_get_output(bev)))
+		return;
+	if (cn->tls) {
+		conn_free(cn);
+		return;
+	}
+	/* Lingering close: a client still sending (an overlong request)
+	 * would get a reset that can destroy the answer it has not read
+	 * yet.  Half-close, then read and discard until it hangs up or the
+	 * read timeout ends it. */
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *cn = arg;
+	(void)bev;
+	if (what & BEV_EVENT_ERROR && cn->tls) {
+		char err[256] = "TLS";
+		vd_ctl_tls_error(err, sizeof(err));
+		vd_log(VD_LOG_INFO, "control %s: %s", cn->peer, err);
+	} else if (what & BEV_EVENT_TIMEOUT) {
+		vd_log(VD_LOG_INFO, "control %s: timed out", cn->peer);
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		conn_free(cn);
+}
+
+/*
+ * Root, the daemon's own user, or a member (primary or supplementary
+ * group) of control-socket-group.  The kernel's record of the peer at
+ * connect time, not anything the client says.
+ */
+static bool peer_allowed(struct vd_ctl *c, int fd, char *who, size_t cap)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
+		snprintf(who, cap, "unix:unknown");
+		return false;
+	}
+	snprintf(who, cap, "unix:uid=%u,pid=%d", (unsigned)cr.uid, (int)cr.pid);
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return true;
+	if (!c->have_group)
+		return false;
+	if (cr.gid == c->group)
+		return true;
+	gid_t groups[CTL_MAX_GROUPS];
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == c->group)
+			return true;
+	return false;
+}
+
+static struct conn *conn_new(struct vd_ctl *c, struct bufferevent *bev,
+			     bool tls)
+{
+	struct conn *cn = calloc(1, sizeof(*cn));
+	if (!cn) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	cn->c = c;
+	cn->bev = bev;
+	cn->tls = tls;
+	c->conns++;
+	struct timeval rt = {CTL_READ_TIMEOUT_S, 0}, wt = {CTL_WRITE_TIMEOUT_S, 0};
+	bufferevent_set_timeouts(bev, &rt, &wt);
+	bufferevent_setcb(bev, on_read, on_write, on_event, cn);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	return cn;
+}
+
+static void on_unix_accept(struct evconnlistener *lev, evutil_socket_t fd,
+			   struct sockaddr *sa, int salen, void *arg)
+{
+	struct vd_ctl *c = arg;
+	(void)lev;
+	(void)sa;
+	(void)salen;
+	if (c->conns >= CTL_MAX_CONNS) {
+		close(fd);
+		return;
+	}
+	struct bufferevent *bev =
+		bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		close(fd);
+		return;
+	}
+	struct conn *cn = conn_new(c, bev, false);
+	if (!cn)
+		return;
+	if (!peer_allowed(c, fd, cn->peer, sizeof(cn->peer))) {
+		vd_log(VD_LOG_WARNING, "control %s: permission denied",
+		       cn->peer);
+		respond(cn, -EACCES, NULL,
+			"permission denied: root, the daemon's user or "
+			"control-socket-group only");
+	}
+}
+
+static void on_tls_accept(struct evconnlistener *lev, evutil_socket_t fd,
+			  struct sockaddr *sa, int salen, void *arg)
+{
+	struct vd_ctl *c = arg;
+	(void)lev;
+	(void)salen;
+	if (c->conns >= CTL_MAX_CONNS) {
+		close(fd);
+		return;
+	}
+	SSL *ssl = SSL_new(c->tls);
+	if (!ssl) {
+		close(fd);
+		return;
+	}
+	struct bufferevent *bev = bufferevent_openssl_socket_new(
+		c->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		close(fd);
+		return;
+	}
+	/* We close after the answer; the client reads by length. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	struct conn *cn = conn_new(c, bev, true);
+	if (cn) {
+		char a[80];
+		vd_addr_format(sa, a, sizeof(a));
+		snprintf(cn->peer, sizeof(cn->peer), "tls:%s", a);
+	}
+}
+
+static void *ctl_main(void *arg)
+{
+	struct vd_ctl *c = arg;
+	rcu_register_thread();
+	event_base_dispatch(c->base);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+/* A socket file another daemon still answers on is not ours to take. */
+static int claim_path(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		vd_log(VD_LOG_CRIT, "control-socket %s exists and is not a "
+		       "socket", path);
+		return -EEXIST;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	int rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	if (rc == 0) {
+		vd_log(VD_LOG_CRIT, "control-socket %s is in use by another "
+		       "running daemon; give each daemon its own control-socket",
+		       path);
+		return -EADDRINUSE;
+	}
+	if (unlink(path) != 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int open_unix(struct vd_ctl *c, const struct vd_config *cfg)
+{
+	int rc, fd = -1;
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (strlen(c->path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sun.sun_path, c->path, strlen(c->path) + 1);
+
+	/* The usual /run/vipdns may not exist without systemd's
+	 * RuntimeDirectory; make the last component only. */
+	char dir[sizeof(sun.sun_path)];
+	memcpy(dir, sun.sun_path, sizeof(dir));
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+			rc = -errno;
+			vd_log(VD_LOG_CRIT, "control-socket directory %s: %s",
+			       dir, strerror(errno));
+			return rc;
+		}
+	}
+	rc = claim_path(c->path);
+	if (rc != 0)
+		return rc;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    chmod(c->path, cfg->control_socket_mode) != 0 ||
+	    (c->have_group && chown(c->path, (uid_t)-1, c->group) != 0)) {
+		rc = -errno;
+		vd_log(VD_LOG_CRIT, "control-socket %s: %s", c->path,
+		       strerror(errno));
+		close(fd);
+		return rc;
+	}
+	c->unix_lev = evconnlistener_new(c->base, on_unix_accept, c,
+					 LEV_OPT_CLOSE_ON_FREE, 16, fd);
+	if (!c->unix_lev) {
+		close(fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int open_tls(struct vd_ctl *c, const struct vd_config *cfg)
+{
+	char err[512] = "";
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (vd_addr_parse(cfg->cluster_listen, &ss, &len) != 0)
+		return -EINVAL;
+	c->tls = vd_ctl_tls_ctx(true, cfg->cluster_cert, cfg->cluster_key,
+				cfg->cluster_ca, err, sizeof(err));
+	if (!c->tls) {
+		vd_log(VD_LOG_CRIT, "cluster-listen: %s", err);
+		return -EINVAL;
+	}
+	c->tls_lev = evconnlistener_new_bind(
+		c->base, on_tls_accept, c,
+		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+		16, (struct sockaddr *)&ss, (int)len);
+	if (!c->tls_lev) {
+		int e = errno;
+		vd_log(VD_LOG_CRIT, "cluster-listen %s: %s", cfg->cluster_listen,
+		       strerror(e));
+		return e ? -e : -EADDRNOTAVAIL;
+	}
+	return 0;
+}
+
+int vd_ctl_start(struct vd_daemon *d, const struct vd_config *cfg,
+		 const char *config_path, struct vd_ctl **out)
+{
+	int rc;
+	*out = NULL;
+	if (!cfg->control_socket[0] && !cfg->cluster_listen[0])
+		return 0;
+	struct vd_ctl *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->d = d;
+	c->start_ns = vd_now_ns();
+	snprintf(c->path, sizeof(c->path), "%s", cfg->control_socket);
+	snprintf(c->config_path, sizeof(c->config_path), "%s",
+		 config_path ? config_path : "");
+	snprintf(c->cluster_listen, sizeof(c->cluster_listen), "%s",
+		 cfg->cluster_listen);
+	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s",
+		 cfg->metrics_listen);
+	if (cfg->control_socket_group[0]) {
+		struct group *gr = getgrnam(cfg->control_socket_group);
+		if (!gr) {
+			vd_log(VD_LOG_CRIT, "control-socket-group %s: no such "
+			       "group", cfg->control_socket_group);
+			rc = -EINVAL;
+			goto fail;
+		}
+		c->group = gr->gr_gid;
+		c->have_group = true;
+	}
+	c->base = event_base_new();
+	if (!c->base) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (c->path[0] && (rc = open_unix(c, cfg)) != 0)
+		goto fail;
+	if (cfg->cluster_listen[0] && (rc = open_tls(c, cfg)) != 0)
+		goto fail;
+	rc = -pthread_create(&c->thread, NULL, ctl_main, c);
+	if (rc != 0)
+		goto fail;
+	c->started = true;
+	pthread_setname_np(c->thread, "vd-control");
+	if (c->path[0])
+		vd_log(VD_LOG_NOTICE, "control socket %s (mode %04o%s%s)",
+		       c->path, cfg->control_socket_mode,
+		       c->have_group ? ", group " : "",
+		       c->have_group ? cfg->control_socket_group : "");
+	if (c->tls_lev)
+		vd_log(VD_LOG_NOTICE, "cluster control (mutual TLS) on %s",
+		       c->cluster_listen);
+	*out = c;
+	return 0;
+fail:
+	vd_ctl_stop(c);
+	return rc;
+}
+
+void vd_ctl_stop(struct vd_ctl *c)
+{
+	if (!c)
+		return;
+	if (c->started) {
+		/* Thread safe: evthread_use_pthreads() ran at daemon init. */
+		event_base_loopbreak(c->base);
+		pthread_join(c->thread, NULL);
+	}
+	if (c->unix_lev) {
+		evconnlistener_free(c->unix_lev);
+		(void)unlink(c->path);
+	}
+	if (c->tls_lev)
+		evconnlistener_free(c->tls_lev);
+	/* Connections still open belong to the base; freeing it drops
+	 * their events, and the process is ending. */
+	if (c->base)
+		event_base_free(c->base);
+	SSL_CTX_free(c->tls);
+	free(c);
+}

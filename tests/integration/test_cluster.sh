@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Control channel and cluster-wide flush on a 3-node lab:
+#  - vipdnsctl --cluster flush reaches every node over mutual TLS and the
+#    next answer changes on every node;
+#  - an unreachable node makes the command fail, naming the node;
+#  - a client certificate from another CA and a node whose certificate
+#    does not carry the expected name are refused;
+#  - the control socket refuses a client without permission (file mode,
+#    and peer credentials when the mode lets anybody connect);
+#  - malformed control messages get an error and serving goes on.
+#   tests/integration/test_cluster.sh PATH_TO_VIPDNSD [PATH_TO_VIPDNSCTL]
+source "$(dirname "$0")/lib.sh" "$@"
+CTL=${2:-$(dirname "$VIPDNSD")/vipdnsctl}
+require openssl setpriv
+[[ $RESOLVER == vipdnsd ]] || { echo "$TEST_NAME: vipdnsd only"; exit 77; }
+[[ -x $CTL ]] || { echo "$TEST_NAME: vipdnsctl not found at '$CTL'"; exit 1; }
+NODES=3
+PORT=8953
+
+section "certificates (a cluster CA, one per node, an operator, a stranger)"
+C=$WORK/certs; mkdir -p "$C"
+mkcert() {   # mkcert NAME CA_BASENAME  -> $C/NAME.{key,pem}
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$C/$1.key" -subj "/CN=$1" -out "$C/$1.csr" 2>/dev/null &&
+  printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$1" >"$C/$1.ext" &&
+  openssl x509 -req -in "$C/$1.csr" -CA "$C/$2.pem" -CAkey "$C/$2.key" \
+    -CAcreateserial -days 2 -extfile "$C/$1.ext" -out "$C/$1.pem" 2>/dev/null
+}
+mkca() {
+  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$C/$1.key" -subj "/CN=$1" -days 2 -out "$C/$1.pem" 2>/dev/null
+}
+ok=1
+mkca ca && mkca rogue-ca || ok=0
+for n in node1 node2 node3 ops; do mkcert "$n" ca || ok=0; done
+mkcert intruder rogue-ca || ok=0
+check "certificates generated" test $ok = 1
+chmod 0644 "$C"/*.key   # the daemons read them as root; tidy enough for a test
+
+lab_start --nodes "$NODES" --no-resolver
+for ((i = 1; i <= NODES; i++)); do
+  conf=NODE${i}_CONF dn=NODE${i}_DN4
+  {
+    echo "cluster-listen = ${!dn}@$PORT"
+    echo "cluster-cert = $C/node$i.pem"
+    echo "cluster-key = $C/node$i.key"
+    echo "cluster-ca = $C/ca.pem"
+    # node2's socket lets anybody connect: peer credentials must refuse
+    [[ $i == 2 ]] && echo "control-socket-mode = 0666"
+  } >>"${!conf}"
+done
+if "$LAB" resolver-start 2>"$WORK/start.log"; then pass "3 nodes started with cluster-listen"
+else fail "3 nodes started" "$(tail -n 20 "$WORK/start.log")"; finish; fi
+sock() { echo "$VDLAB_DIR/node$1/control.sock"; }
+
+# the operator's view: every node, over TLS, from the client namespace
+peers=""
+for ((i = 1; i <= NODES; i++)); do dn=NODE${i}_DN4; peers+="cluster-peer = node$i=${!dn}@$PORT"$'\n'; done
+cat >"$WORK/ops.conf" <<CONF
+control-socket = ""
+${peers}cluster-cert = $C/ops.pem
+cluster-key = $C/ops.key
+cluster-ca = $C/ca.pem
+CONF
+
+node_dig() { in_node "$1" dig +time=2 +tries=1 +short @127.0.0.1 "${@:2}" 2>&1; }
+
+section "local control socket"
+out=$("$CTL" -s "$(sock 1)" status 2>&1); rc=$?
+check "vipdnsctl status exits 0" test $rc = 0
+check "status names the node" grep -q '^node-id: node1$' <<<"$out"
+out=$("$CTL" -s "$(sock 1)" health 2>&1)
+check "health reports workers and listeners" grep -q '^workers: 1 of 1 running' <<<"$out"
+out=$("$CTL" -s "$(sock 1)" drain 2>&1); rc=$?
+check "drain without anycast: exit 1, clear message" \
+  bash -c '[[ $1 == 1 && $2 == *"not available: anycast not configured"* ]]' _ "$rc" "$out"
+"$CTL" -s "$(sock 1)" flush 2>/dev/null; rc=$?
+check "bad arguments exit 2" test $rc = 2
+"$CTL" -s "$WORK/no-such.sock" status 2>/dev/null; rc=$?
+check "unreachable daemon exits 3" test $rc = 3
+
+section "cluster flush changes the next answer on every node"
+for ((i = 1; i <= NODES; i++)); do
+  a=$(node_dig "$i" v4only.lab. A)
+  check "node$i caches v4only.lab. = 203.0.113.85" test "$a" = 203.0.113.85
+done
+# the authority changes its data; the caches still hold the old answer
+sed -i 's/^v4only   A     203.0.113.85$/v4only   A     203.0.113.185/' "$VDLAB_DIR/zones/lab.zone"
+"$LAB" auth-stop 2>/dev/null; "$LAB" auth-start 2>/dev/null
+check "authority now serves 203.0.113.185" bash -c \
+  '[[ $(ip netns exec "$1" dig +short +norecurse @198.51.100.3 v4only.lab. A) == 203.0.113.185 ]]' _ "$NS_AUTH"
+check "node1 still answers the cached 203.0.113.85" test "$(node_dig 1 v4only.lab. A)" = 203.0.113.85
+out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster flush v4only.lab. 2>&1); rc=$?
+check "vipdnsctl --cluster flush exits 0" test $rc = 0
+for ((i = 1; i <= NODES; i++)); do
+  check "node$i reported ok" grep -q "^node$i (.*): ok$" <<<"$out"
+  a=$(node_dig "$i" v4only.lab. A)
+  check "node$i now answers 203.0.113.185" test "$a" = 203.0.113.185
+done
+[[ $N_FAIL == 0 ]] || info "$out"
+out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster dump-cache 2>&1); rc=$?
+check "local-only commands refused with --cluster (exit 2)" test $rc = 2
+
+section "TLS authentication"
+sed -e "s|ops.pem|intruder.pem|; s|ops.key|intruder.key|" "$WORK/ops.conf" >"$WORK/intruder.conf"
+out=$(in_client "$CTL" -c "$WORK/intruder.conf" --cluster flush-all 2>&1); rc=$?
+check "client certificate from another CA: command fails" test $rc != 0
+check "... and no node reports ok" bash -c '! grep -q ": ok$" <<<"$1"' _ "$out"
+dn1=NODE1_DN4
+sed -e "/^cluster-peer/d" "$WORK/ops.conf" >"$WORK/wrongname.conf"
+echo "cluster-peer = node2=${!dn1}@$PORT" >>"$WORK/wrongname.conf"
+out=$(in_client "$CTL" -c "$WORK/wrongname.conf" --cluster status 2>&1); rc=$?
+check "node answering with another node's certificate: refused (exit 3)" test $rc = 3
+check "... the reason names the certificate" grep -qi "certificate" <<<"$out"
+
+section "an unreachable node fails the command and is named"
+"$LAB" resolver-stop 3 2>/dev/null
+out=$(in_client "$CTL" -c "$WORK/ops.conf" -t 3 --cluster flush-all 2>"$WORK/err"); rc=$?
+err=$(cat "$WORK/err")
+check "exit status 3" test $rc = 3
+check "stderr names node3" grep -q "node3" <<<"$err"
+check "stderr does not blame node1" bash -c '! grep -q "node1" <<<"$1"' _ "$err"
+check "node1 and node2 still flushed" bash -c \
+  'grep -q "^node1 (.*): ok$" <<<"$1" && grep -q "^node2 (.*): ok$" <<<"$1"' _ "$out"
+info "stderr: $err"
+"$LAB" resolver-start 3 2>/dev/null || fail "node3 restarted"
+
+section "control socket refuses clients without permission"
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+out=$(nobody "$CTL" -s "$(sock 1)" flush-all 2>&1); rc=$?
+check "mode 0660: nobody cannot connect (exit 3, permission denied)" \
+  bash -c '[[ $1 == 3 && $2 == *"Permission denied"* ]]' _ "$rc" "$out"
+out=$(nobody "$CTL" -s "$(sock 2)" flush-all 2>&1); rc=$?
+check "mode 0666: the daemon checks peer credentials (exit 1)" \
+  bash -c '[[ $1 == 1 && $2 == *"permission denied"* ]]' _ "$rc" "$out"
+check "node2 logged the refusal" grep -q "permission denied" "$VDLAB_DIR/node2/resolver.log"
+
+section "malformed control messages get an error; serving goes on"
+raw() {  # raw SOCKET PYTHON-BYTES-LITERAL -> the daemon's answer (or EOF)
+  $PYTHON - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(8)
+s.connect(sys.argv[1])
+s.sendall(eval(sys.argv[2]))  # test-authored literals only
+buf = b""
+try:
+    while True:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+except socket.timeout:
+    buf += b"<timeout>"
+print(buf.decode("ascii", "replace").splitlines()[0] if buf else "<eof>")
+PY
+}
+declare -A bad=(
+  [empty line]="b'\\n'"
+  [unknown command]="b'shutdown --now\\n'"
+  [double space]="b'flush  www.lab.\\n'"
+  [binary bytes]="bytes(range(1, 256)) + b'\\n'"
+  [HTTP request]="b'GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'"
+  [overlong line]="b'flush ' + b'a' * 5000 + b'\\n'"
+  [wrong arity]="b'flush-all now\\n'"
+  [bad name]="b'flush a..b\\n'"
+)
+for what in "${!bad[@]}"; do
+  ans=$(raw "$(sock 1)" "${bad[$what]}")
+  check "$what -> ERR" grep -q '^ERR ' <<<"$ans"
+done
+ans=$(raw "$(sock 1)" "b'sta'")
+check "no newline within the read timeout -> connection closed" grep -Eq '^(<eof>|ERR )' <<<"$ans"
+# garbage on the TLS port: the handshake fails, nothing else
+in_client $PYTHON -c "
+import socket; s=socket.create_connection(('${!dn1}', $PORT), 3); s.sendall(b'status\n' * 100)
+try: s.recv(100)
+except Exception: pass" 2>/dev/null
+check "node1 still alive" node_alive 1
+check "node1 still answers" test "$(node_dig 1 www.lab. A)" = 203.0.113.80
+q www.lab. A
+expect_rcode NOERROR
+out=$("$CTL" -s "$(sock 1)" status 2>&1)
+check "control still works after the garbage" grep -q '^version: ' <<<"$out"
+
+finish

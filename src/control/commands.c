@@ -9,6 +9,7 @@
 #include <event2/buffer.h>
 #include <urcu.h>
 
+#include "anycast/anycast.h"
 #include "control/ctl_internal.h"
 #include "core/clock.h"
 #include "core/compiler.h"
@@ -67,6 +68,8 @@ static void settings_snapshot(struct vd_ctl *c, char *node_id, size_t cap,
 
 static int cmd_status(struct vd_ctl *c, struct evbuffer *out)
 {
+	char anycast[256];
+	vd_anycast_summary(c->d, anycast, sizeof(anycast));
 	struct vd_stats s;
 	struct vd_cache_stats cs;
 	char node[VD_CONFIG_STR_MAX];
@@ -93,14 +96,14 @@ static int cmd_status(struct vd_ctl *c, struct evbuffer *out)
 		"control socket: %s\n"
 		"metrics: %s\n"
 		"cluster: %s\n"
-		"anycast: not configured\n",
+		"anycast: %s\n",
 		VD_VERSION, node, (uint64_t)((vd_now_ns() - c->start_ns) / VD_NS_PER_SEC),
 		c->config_path[0] ? c->config_path : "built-in defaults",
 		c->d->n_workers, udp, tcp, s.queries_udp, s.queries_tcp,
 		cs.entries, cs.bytes, budget, s.outstanding,
 		c->path[0] ? c->path : "off",
 		c->metrics_listen[0] ? c->metrics_listen : "off",
-		c->cluster_listen[0] ? c->cluster_listen : "off");
+		c->cluster_listen[0] ? c->cluster_listen : "off", anycast);
 	return 0;
 }
 
@@ -313,6 +316,8 @@ static int cmd_reload(struct vd_ctl *c, struct evbuffer *out, char *err,
 
 static int cmd_health(struct vd_ctl *c, struct evbuffer *out)
 {
+	char anycast[256];
+	vd_anycast_summary(c->d, anycast, sizeof(anycast));
 	struct vd_stats s;
 	unsigned running = 0, udp = 0, tcp = 0;
 	bool healthy = true, degraded = false;
@@ -355,9 +360,9 @@ static int cmd_health(struct vd_ctl *c, struct evbuffer *out)
 		"recursion: %s\n"
 		"recursions in flight: %" PRIu64 "\n"
 		"xdp: not configured\n"
-		"anycast: not configured\n",
+		"anycast: %s\n",
 		!healthy ? "unhealthy" : degraded ? "degraded" : "healthy",
-		running, c->d->n_workers, udp, tcp, rec, s.outstanding);
+		running, c->d->n_workers, udp, tcp, rec, s.outstanding, anycast);
 	return 0;
 }
 
@@ -404,6 +409,8 @@ int vd_ctl_run(struct vd_ctl *c, const struct vd_ctl_request *req,
 		snprintf(err, errlen, "not available: anycast not configured");
 		return -ENOTSUP;
 	}
-	snprintf(err, errlen, "%s: not implemented", name);
-	return -ENOSYS;
+	/* The protocol layer only admits known names; keep a clear answer
+	 * should the two lists ever drift apart. */
+	snprintf(err, errlen, "unknown command \"%.32s\"", name);
+	return -EINVAL;
 }

@@ -66,17 +66,27 @@ struct res_pending {
 	uint64_t hash;
 	uint64_t start_ns;
 	struct res_waiter *waiters;
-	bool timed_out; /* waiters were answered; the recursion runs on */
+	bool starting;      /* inside ub_resolve_event() */
+	bool abandoned;     /* gave up, could not cancel: waits for res_done */
+	bool finished_early; /* ...which already called res_done() */
+	int async_id;       /* for ub_cancel() */
+	struct ub_ctx *ctx; /* the context resolving it */
 	bool prefetch;
+	int pf_slot;           /* prefetch context pair, or -1 */
+	unsigned gen;          /* vd_res.gen when started */
 	uint16_t key_len;
 	uint8_t key[VD_DNS_KEY_MAX];
 	struct vd_dns_query q; /* the first asker: name and flags to resolve */
-	struct res_ctxs *ctxs; /* the pair resolving it */
+	struct res_ctxs *ctxs; /* the pair ctx belongs to */
 };
 
 struct vd_res {
 	struct vd_worker *w;
 	struct res_ctxs *cur;
+	/* Prefetches go through their own pairs, made on first use: see
+	 * prefetch_got_old() for why there are two. */
+	struct res_ctxs *pf[2];
+	unsigned gen; /* bumped by vd_res_renew() */
 	struct res_ctxs *retired;
 	struct res_pending **buckets;
 	size_t n_buckets;
@@ -90,6 +100,9 @@ struct vd_res {
 	uint16_t ttl_offs[VD_DNS_ANSWER_MAX_RRS];
 	uint8_t out[VD_DNS_MSG_MAX];
 };
+
+static struct res_ctxs *ctxs_new(struct vd_res *r, const struct vd_settings *st,
+				 char *err, size_t errlen);
 
 static struct res_waiter *waiter_get(struct vd_res *r)
 {
@@ -124,7 +137,8 @@ static struct res_pending *pending_find(struct vd_res *r, const uint8_t *key,
 	/* A recursion on a retired pair may answer from a flushed cache:
 	 * new askers do not join it. */
 	for (struct res_pending *p = *bucket_of(r, hash); p; p = p->hnext)
-		if (p->ctxs == r->cur && p->hash == hash && p->key_len == key_len &&
+		if (p->gen == r->gen && !p->abandoned && p->hash == hash &&
+		    p->key_len == key_len &&
 		    memcmp(p->key, key, key_len) == 0)
 			return p;
 	return NULL;
@@ -228,12 +242,40 @@ static void ctxs_reap(evutil_socket_t fd, short what, void *arg)
 static void ctxs_put(struct vd_res *r, struct res_ctxs *c)
 {
 	vd_require(c->refs > 0);
-	if (--c->refs > 0 || c == r->cur)
+	if (--c->refs > 0 || c == r->cur || c == r->pf[0] || c == r->pf[1])
 		return;
 	struct timeval now = {0, 0};
 	if (event_base_once(r->w->base, -1, EV_TIMEOUT, ctxs_reap, c, &now) != 0)
 		vd_log(VD_LOG_WARNING, "cannot schedule a retired libunbound "
 				       "context for deletion; it leaks");
+}
+
+static int prefetch_start(struct vd_res *r, const struct vd_dns_query *q,
+			  const uint8_t *key, size_t key_len, uint64_t hash,
+			  int slot);
+
+/*
+ * libunbound has no "skip the cache" flag, and the answer we want to
+ * refresh came from its cache with the same expiry: asking the context
+ * that fetched it hands the same answer back.  Prefetches therefore use
+ * two contexts of their own, tried in turn.  In steady state a name's
+ * refreshes alternate between them, so one of the two holds a copy at
+ * least one refresh old, long expired, and goes to the authorities.  A
+ * result that expires no later than the entry it should refresh is such
+ * a cached copy: drop it and ask the other context.  Returns true when the
+ * result is to be dropped.
+ */
+static bool prefetch_got_old(struct vd_res *r, const struct res_pending *p,
+			     const struct vd_dns_answer_meta *meta, uint64_t now)
+{
+	const struct vd_cache_entry *old =
+		vd_cache_lookup(r->w->daemon->cache, p->key, p->key_len, p->hash);
+	if (!old || now + (uint64_t)meta->ttl * VD_NS_PER_SEC >
+			    old->expire_ns + VD_NS_PER_SEC)
+		return false;
+	if (p->pf_slot == 0)
+		(void)prefetch_start(r, &p->q, p->key, p->key_len, p->hash, 1);
+	return true;
 }
 
 static void res_done(void *arg, int rcode, void *packet, int packet_len,
@@ -250,7 +292,7 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 	pending_unlink(r, p);
 	/* Results from a retired pair answer their waiters but are not
 	 * stored: they may come from the cache an operator just flushed. */
-	bool current = p->ctxs == r->cur;
+	bool current = p->gen == r->gen;
 	ctxs_put(r, p->ctxs);
 
 	struct vd_dns_norm_opts no = {
@@ -304,6 +346,9 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 			synth_servfail(r, p, st, &meta);
 		rc = 0;
 	}
+	if (rc == 0 && !failed && current && p->prefetch &&
+	    prefetch_got_old(r, p, &meta, now))
+		goto out;
 	if (rc == 0) {
 		int irc = current ? vd_cache_insert(w->daemon->cache, p->key,
 						    p->key_len, p->hash, r->norm,
@@ -330,7 +375,10 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 	}
 out:
 	release_waiters(r, p);
-	free(p);
+	if (p->starting)
+		p->finished_early = true; /* start_recursion() frees it */
+	else
+		free(p);
 	rcu_read_unlock();
 }
 
@@ -342,20 +390,28 @@ static int start_recursion(struct vd_res *r, struct res_pending *p)
 			       sizeof(name)) < 0)
 		return -EINVAL;
 	bool cd = p->q.flags & VD_DNS_F_CD;
-	struct res_ctxs *pair = r->cur;
+	struct res_ctxs *pair = p->pf_slot >= 0 ? r->pf[p->pf_slot] : r->cur;
 	struct ub_ctx *ctx = (cd || !pair->validating) ? pair->plain
 						       : pair->validating;
 	p->ctxs = pair;
+	p->ctx = ctx;
 	pair->refs++;
 	/*
 	 * libunbound may call res_done() before ub_resolve_event() returns
-	 * (local data, its own cache), and res_done() frees p: p is not
-	 * touched after the call, and the async id goes to a local.
+	 * (local data, its own cache); res_done() then leaves p for us to
+	 * free, and writes nothing we read after the call but the flag.
 	 */
 	int async_id = 0;
 	VD_STAT_INC(&r->w->stats, recursions);
+	p->starting = true;
 	int rc = ub_resolve_event(ctx, name, p->q.qtype, p->q.qclass, p,
 				  res_done, &async_id);
+	p->starting = false;
+	if (p->finished_early) {
+		free(p);
+		return 0;
+	}
+	p->async_id = async_id;
 	if (rc != 0) {
 		/* No callback will come: the reference is ours to drop. */
 		pair->refs--;
@@ -379,6 +435,8 @@ static struct res_pending *pending_new(struct vd_res *r,
 	p->key_len = (uint16_t)key_len;
 	memcpy(p->key, key, key_len);
 	p->q = *q;
+	p->pf_slot = -1;
+	p->gen = r->gen;
 	p->start_ns = vd_now_ns();
 	struct res_pending **b = bucket_of(r, hash);
 	p->hnext = *b;
@@ -399,8 +457,6 @@ int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
 		  const struct vd_reply_to *dest)
 {
 	struct res_pending *p = pending_find(r, key, key_len, hash);
-	if (p && p->timed_out)
-		return -ETIMEDOUT;
 	bool fresh = p == NULL;
 	if (fresh && r->outstanding >= r->max_outstanding)
 		return -EBUSY;
@@ -435,18 +491,31 @@ int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
 	return 0;
 }
 
-int vd_res_prefetch(struct vd_res *r, const struct vd_dns_query *q,
-		    const uint8_t *key, size_t key_len, uint64_t hash)
+static int prefetch_start(struct vd_res *r, const struct vd_dns_query *q,
+			  const uint8_t *key, size_t key_len, uint64_t hash,
+			  int slot)
 {
 	/* Prefetch is a luxury: it never takes the last half of the bound
 	 * that clients' misses need. */
 	if (r->outstanding >= r->max_outstanding / 2 ||
 	    pending_find(r, key, key_len, hash))
 		return -EBUSY;
+	if (!r->pf[slot]) {
+		char err[256];
+		rcu_read_lock();
+		r->pf[slot] = ctxs_new(r, vd_worker_settings(r->w), err,
+				       sizeof(err));
+		rcu_read_unlock();
+		if (!r->pf[slot]) {
+			vd_log(VD_LOG_ERR, "prefetch context: %s", err);
+			return -ENOMEM;
+		}
+	}
 	struct res_pending *p = pending_new(r, q, key, key_len, hash);
 	if (!p)
 		return -ENOMEM;
 	p->prefetch = true;
+	p->pf_slot = slot;
 	VD_STAT_INC(&r->w->stats, prefetches);
 	int rc = start_recursion(r, p);
 	if (rc != 0) {
@@ -456,9 +525,44 @@ int vd_res_prefetch(struct vd_res *r, const struct vd_dns_query *q,
 	return rc;
 }
 
+int vd_res_prefetch(struct vd_res *r, const struct vd_dns_query *q,
+		    const uint8_t *key, size_t key_len, uint64_t hash)
+{
+	return prefetch_start(r, q, key, key_len, hash, 0);
+}
+
 unsigned vd_res_outstanding(const struct vd_res *r)
 {
 	return r->outstanding;
+}
+
+/*
+ * Gives up a recursion at recursion-timeout: its waiters are answered
+ * (stale or SERVFAIL) and libunbound is told not to call back, so a name
+ * whose servers never answer does not hold a place under max-recursions
+ * for as long as libunbound keeps retrying; libunbound bounds its own
+ * work (num-queries-per-thread).
+ */
+static void cancel_pending(struct vd_res *r, struct res_pending *p)
+{
+	while (p->waiters) {
+		struct res_waiter *wt = p->waiters;
+		p->waiters = wt->next;
+		VD_STAT_INC(&r->w->stats, recursion_timeouts);
+		answer_failure(r, p, wt, VD_DNS_EDE_NO_REACHABLE_AUTHORITY);
+		waiter_put(r, wt);
+	}
+	int rc = ub_cancel(p->ctx, p->async_id);
+	if (rc != 0) {
+		/* The callback may still come: keep p for it. */
+		vd_log(VD_LOG_WARNING, "libunbound: cannot cancel: %s",
+		       ub_strerror(rc));
+		p->abandoned = true;
+		return;
+	}
+	pending_unlink(r, p);
+	ctxs_put(r, p->ctxs);
+	free(p);
 }
 
 void vd_res_expire_waiters(struct vd_res *r, uint64_t now_ns)
@@ -508,8 +612,14 @@ void vd_res_expire_waiters(struct vd_res *r, uint64_t now_ns)
 			answer_failure(r, p, wt, VD_DNS_EDE_NO_REACHABLE_AUTHORITY);
 			waiter_put(r, wt);
 		}
-		if (now_ns - p->start_ns >= fail_after)
-			p->timed_out = true;
+	}
+	for (struct res_pending *p = r->oldest; p;) {
+		struct res_pending *next = p->next;
+		if (now_ns - p->start_ns < fail_after)
+			break;
+		if (!p->abandoned)
+			cancel_pending(r, p);
+		p = next;
 	}
 }
 
@@ -667,13 +777,19 @@ int vd_res_renew(struct vd_res *r, const struct vd_settings *st, char *err,
 	struct res_ctxs *fresh = ctxs_new(r, st, err, errlen);
 	if (!fresh)
 		return -EINVAL;
-	struct res_ctxs *old = r->cur;
+	struct res_ctxs *old[3] = {r->cur, r->pf[0], r->pf[1]};
 	r->cur = fresh;
-	if (old->refs == 0) {
-		ctxs_free(old); /* called from the loop, not from libunbound */
-	} else {
-		old->next = r->retired;
-		r->retired = old;
+	r->pf[0] = r->pf[1] = NULL; /* made again on first use */
+	r->gen++;
+	for (size_t i = 0; i < VD_ARRAY_SIZE(old); i++) {
+		if (!old[i])
+			continue;
+		if (old[i]->refs == 0) {
+			ctxs_free(old[i]); /* from the loop, not libunbound */
+		} else {
+			old[i]->next = r->retired;
+			r->retired = old[i];
+		}
 	}
 	return 0;
 }
@@ -721,6 +837,8 @@ void vd_res_destroy(struct vd_res *r)
 	/* Deleting the contexts drops their queries without callbacks;
 	 * the pendings are ours to release. */
 	ctxs_free(r->cur);
+	ctxs_free(r->pf[0]);
+	ctxs_free(r->pf[1]);
 	while (r->retired) {
 		struct res_ctxs *next = r->retired->next;
 		ctxs_free(r->retired);

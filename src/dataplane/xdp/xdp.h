@@ -1,0 +1,125 @@
+/*
+ * The XDP fast path, user-space side: loads bpf/vd_xdp.bpf.c through its
+ * libbpf skeleton, attaches it to the configured interfaces, and keeps
+ * the kernel-side mirror of the answer cache in step with the cache
+ * (DESIGN.md principle 1).
+ *
+ * Lifecycle and crash policy: the program is attached through bpf_link
+ * file descriptors that only this process holds (never pinned).  A clean
+ * exit closes them; so does the kernel when the process dies in any way
+ * (kill -9, abort), which detaches the program at once: a dead daemon
+ * never leaves a program answering from a mirror nobody updates.  Entries
+ * carry their absolute expiry besides, and the program never serves one at
+ * or past it.
+ *
+ * Threads: vd_xdp_apply/stop/drain_prefetch from one thread (the daemon's
+ * main thread); the cache observer it installs runs on whichever thread
+ * changes the cache.  Counters may be read from any thread.
+ */
+#ifndef VD_DATAPLANE_XDP_XDP_H
+#define VD_DATAPLANE_XDP_XDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "acl/acl.h"
+#include "cache/cache.h"
+#include "vd_xdp_shared.h"
+
+#define VD_XDP_MAX_IFACES 64 /* = VD_CONFIG_MAX_LIST */
+#define VD_XDP_IFNAME_MAX 16 /* IFNAMSIZ */
+
+enum vd_xdp_mode {
+	VD_XDP_MODE_AUTO = 0, /* driver (native) mode, else generic + warning */
+	VD_XDP_MODE_NATIVE,   /* driver mode or fail */
+	VD_XDP_MODE_GENERIC,  /* skb mode */
+};
+
+struct vd_xdp_opts {
+	char ifaces[VD_XDP_MAX_IFACES][VD_XDP_IFNAME_MAX];
+	size_t n_ifaces;       /* 0 = XDP off */
+	enum vd_xdp_mode mode;
+	struct sockaddr_storage vips[VD_XDP_MAX_VIPS]; /* port included */
+	size_t n_vips;
+	const struct vd_acl *acl; /* read during the call only */
+	uint16_t edns_size;
+	const uint8_t *nsid;   /* NULL or nsid_len bytes */
+	uint16_t nsid_len;
+	bool prefetch;
+	unsigned prefetch_percent;
+	unsigned prefetch_min_hits;
+	unsigned max_answer;   /* <= VD_XDP_ANSWER_MAX */
+	unsigned map_entries;
+};
+
+struct vd_xdp;
+
+/*
+ * Brings the fast path to opts: starts it (*xp NULL), updates it in place
+ * (interfaces, VIPs, ACL, prefetch), reloads the program when a load-time
+ * setting changed (EDNS size, NSID, map size, answer limit), or stops it
+ * (no interfaces).  On failure the previous state is stopped, *xp is NULL
+ * and the reason is logged; the socket path keeps answering everything.
+ * Returns 0 or a negative errno.
+ */
+int vd_xdp_apply(struct vd_xdp **xp, const struct vd_xdp_opts *opts,
+		 struct vd_cache *cache);
+
+/* Detaches, removes the cache observer and frees.  NULL-safe. */
+void vd_xdp_stop(struct vd_xdp *x);
+
+/* Called with the key of each entry the program asks to refresh. */
+typedef void (*vd_xdp_prefetch_fn)(void *arg, const uint8_t *key,
+				   size_t key_len);
+/* Drains pending prefetch requests without blocking; returns how many. */
+size_t vd_xdp_drain_prefetch(struct vd_xdp *x, vd_xdp_prefetch_fn fn,
+			     void *arg);
+
+/* Sums the per-CPU counters (enum vd_xdp_counter).  Returns 0, or -ENODEV
+ * when x is NULL (all zero). */
+int vd_xdp_get_counters(struct vd_xdp *x, uint64_t out[VD_XDP_CTR_MAX]);
+const char *vd_xdp_counter_name(unsigned i);
+
+struct vd_xdp_mirror_stats {
+	uint64_t mirrored;  /* map writes */
+	uint64_t skipped;   /* entries not fit for the fast path */
+	uint64_t removed;
+	uint64_t failures;  /* map full, kernel errors */
+};
+void vd_xdp_get_mirror_stats(struct vd_xdp *x, struct vd_xdp_mirror_stats *st);
+
+/* Number of interfaces the program is attached to. */
+size_t vd_xdp_attached(const struct vd_xdp *x);
+
+/* ---- the mirror's entry format (mirror.c, no libbpf) ------------------ */
+
+/*
+ * The cache key (vd_dns_query_key() bytes) in the program's form, and
+ * back.  vd_xdp_qkey_from_key returns 0 or -E2BIG / -EINVAL (not a key);
+ * vd_xdp_key_from_qkey writes the key bytes (up to VD_XDP_KEY_SIZE) and
+ * returns their length, or 0 for an inconsistent qkey.
+ */
+int vd_xdp_qkey_from_key(const uint8_t *key, size_t key_len,
+			 struct vd_xdp_qkey *qk);
+size_t vd_xdp_key_from_qkey(const struct vd_xdp_qkey *qk, uint8_t *key);
+
+/*
+ * Converts a cache entry into the map key (the seeded hash of its cache
+ * key) and value.  Returns 0, or -E2BIG (answer above max_answer, too many
+ * RRs, key too long) or -EINVAL (not a positive or negative answer,
+ * inconsistent entry): such entries stay on the socket path only.
+ */
+int vd_xdp_entry_build(const uint8_t *key, size_t key_len,
+		       const uint8_t *wire,
+		       const struct vd_dns_answer_meta *meta,
+		       const uint16_t *ttl_offs, uint64_t stored_ns,
+		       uint64_t expire_ns, unsigned max_answer, uint64_t seed,
+		       uint64_t *k, struct vd_xdp_entry *v);
+
+/* Ones'-complement sum of len bytes as 16-bit big-endian words starting
+ * at an even offset, folded to 16 bits (not inverted). */
+uint16_t vd_xdp_csum16(const uint8_t *p, size_t len);
+
+#endif

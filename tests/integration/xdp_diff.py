@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Differential corpus for the XDP fast path (stdlib only).
+
+  xdp_diff.py run OUTFILE        send the corpus to the VIPs (v4 and v6) from
+                                 here; write one line per query: label, the
+                                 answer in hex with every TTL zeroed
+  xdp_diff.py compare A B        exit 0 iff both runs got the same bytes
+  xdp_diff.py counters IFACE     sum of the XDP counters of the program on
+                                 IFACE (run inside the node's namespace),
+                                 as "name value" lines (needs bpftool)
+
+The corpus crosses names (positive, CNAME chain, MX, NXDOMAIN, NODATA,
+signed, too big for 512), qname casing, EDNS off/on/DO/small buffer/NSID,
+and IPv4/IPv6.  IDs are fixed per query so both runs compare byte for byte.
+"""
+import json
+import socket
+import struct
+import subprocess
+import sys
+
+VIP4, VIP6 = "203.0.113.1", "2001:db8::1"
+NAMES = [("www.lab.", 1), ("WwW.LaB.", 1), ("www.lab.", 28), ("alias.lab.", 1),
+         ("mx.lab.", 15), ("MX.lab.", 15), ("nonexistent.lab.", 1),
+         ("www.lab.", 16), ("www.secure.example.", 1),
+         ("WWW.Secure.Example.", 28), ("big.lab.", 16), ("www.sub.lab.", 1),
+         ("www.example.", 1)]
+# (label, edns buffer or None, DO, options)
+EDNS = [("noedns", None, False, b""), ("edns1232", 1232, False, b""),
+        ("do", 1232, True, b""), ("edns512", 512, False, b""),
+        ("nsid", 1232, False, b"\x00\x03\x00\x00"),
+        ("do4096", 4096, True, b"")]
+
+
+def name_wire(name):
+    out = b""
+    for label in name.rstrip(".").split("."):
+        if label:
+            out += bytes([len(label)]) + label.encode()
+    return out + b"\x00"
+
+
+def query(qid, name, qtype, edns, do, opts):
+    ar = 1 if edns else 0
+    p = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, ar)
+    p += name_wire(name) + struct.pack("!HH", qtype, 1)
+    if edns:
+        p += b"\x00" + struct.pack("!HHBBHH", 41, edns, 0, 0,
+                                   0x8000 if do else 0, len(opts)) + opts
+    return p
+
+
+def skip_name(m, i):
+    while True:
+        c = m[i]
+        if c == 0:
+            return i + 1
+        if c & 0xC0 == 0xC0:
+            return i + 2
+        i += 1 + c
+
+
+def mask_ttls(m):
+    """Zeroes the TTL of every RR but OPT (whose TTL holds flags)."""
+    m = bytearray(m)
+    if len(m) < 12:
+        return bytes(m)
+    qd, an, ns, ar = struct.unpack("!HHHH", m[4:12])
+    i = 12
+    for _ in range(qd):
+        i = skip_name(m, i) + 4
+    for _ in range(an + ns + ar):
+        i = skip_name(m, i)
+        rtype = struct.unpack("!H", m[i:i + 2])[0]
+        rdlen = struct.unpack("!H", m[i + 8:i + 10])[0]
+        if rtype != 41:
+            m[i + 4:i + 8] = b"\x00\x00\x00\x00"
+        i += 10 + rdlen
+    return bytes(m)
+
+
+def ask(server, pkt):
+    fam = socket.AF_INET6 if ":" in server else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    try:
+        for _ in range(3):
+            s.sendto(pkt, (server, 53))
+            try:
+                return s.recv(65535)
+            except socket.timeout:
+                continue
+        return b""
+    finally:
+        s.close()
+
+
+def run(outfile):
+    qid = 0x1000
+    with open(outfile, "w") as f:
+        for server in (VIP4, VIP6):
+            for name, qtype in NAMES:
+                for label, edns, do, opts in EDNS:
+                    qid += 1
+                    r = ask(server, query(qid, name, qtype, edns, do, opts))
+                    f.write("%s %s %d %s %s\n" % (server, name, qtype, label,
+                                                  mask_ttls(r).hex() or "-"))
+    return 0
+
+
+def compare(a, b):
+    la, lb = open(a).read().splitlines(), open(b).read().splitlines()
+    bad = 0
+    for x, y in zip(la, lb):
+        if x != y:
+            bad += 1
+            print("DIFF %s\n  a: %s\n  b: %s" % (" ".join(x.split()[:4]),
+                                                x.split()[4], y.split()[4]))
+    if len(la) != len(lb):
+        bad += 1
+        print("DIFF number of lines %d vs %d" % (len(la), len(lb)))
+    print("%d queries, %d differ" % (len(la), bad))
+    return 1 if bad else 0
+
+
+def counters(iface):
+    net = json.loads(subprocess.check_output(["bpftool", "-j", "net", "show",
+                                              "dev", iface]))
+    prog = None
+    for entry in net:
+        for x in entry.get("xdp", []):
+            prog = x.get("id")
+    if prog is None:
+        print("no-program 1")
+        return 0
+    info = json.loads(subprocess.check_output(["bpftool", "-j", "prog", "show",
+                                               "id", str(prog)]))
+    names = ["hit", "miss", "expired", "not-ip", "not-udp", "not-vip",
+             "fragment", "ip-options", "acl", "malformed", "not-query",
+             "edns-option", "edns-other", "too-long", "too-big", "nsid",
+             "no-room", "error"]
+    for mid in info.get("map_ids", []):
+        m = json.loads(subprocess.check_output(["bpftool", "-j", "map", "show",
+                                                "id", str(mid)]))
+        if m.get("name") != "vd_xdp_counters":
+            continue
+        dump = json.loads(subprocess.check_output(["bpftool", "-j", "map",
+                                                   "dump", "id", str(mid)]))
+        for e in dump:
+            k = e["formatted"]["key"] if "formatted" in e else e["key"]
+            vals = e["formatted"]["values"] if "formatted" in e else e["values"]
+            total = sum(v["value"] for v in vals)
+            print("%s %d" % (names[k] if k < len(names) else k, total))
+    return 0
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "run":
+        return run(argv[2])
+    if len(argv) == 4 and argv[1] == "compare":
+        return compare(argv[2], argv[3])
+    if len(argv) == 3 and argv[1] == "counters":
+        return counters(argv[2])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -13,6 +13,8 @@ packages=(
   libcriterion-dev
   # lab: authoritative server, signing, routing, clients, peers for benchmarks
   nsd ldnsutils bird2 dnsutils knot-dnsutils dnsperf unbound iproute2 procps
+  # benchmarks: profiling (benchmarks/bench_resolver.sh with BENCH_PERF=1)
+  linux-perf
   # operations tests: promtool (metrics format), the status page in a
   # headless browser, HTTP scrapes, certificates for cluster TLS
   prometheus chromium curl openssl

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "anycast/parse.h"
 #include "core/addr.h"
 #include "core/compiler.h"
 #include "core/log.h"
@@ -69,6 +70,13 @@ static const struct opt_enum log_targets[] = {
 	{NULL, 0},
 };
 
+static const struct opt_enum xdp_modes[] = {
+	{"auto", VD_CONFIG_XDP_AUTO},
+	{"native", VD_CONFIG_XDP_NATIVE},
+	{"generic", VD_CONFIG_XDP_GENERIC},
+	{NULL, 0},
+};
+
 static const struct opt_enum acl_actions[] = {
 	{"allow", VD_ACL_ALLOW},
 	{"refuse", VD_ACL_REFUSE},
@@ -77,8 +85,13 @@ static const struct opt_enum acl_actions[] = {
 };
 
 static opt_check_fn check_unbound_option;
+static opt_check_fn check_ifname;
 static opt_check_fn check_endpoint;
 static opt_check_fn check_cluster_peer;
+static opt_check_fn check_vip;
+static opt_check_fn check_bgp_neighbor;
+static opt_check_fn check_canary;
+static opt_check_fn check_ipv4;
 
 #define FIELD(f)                                                               \
 	.offset = offsetof(struct vd_config, f),                               \
@@ -116,6 +129,28 @@ static const struct opt options[] = {
 	{.name = "so-sndbuf", .type = OPT_SIZE, FIELD(so_sndbuf), .def = "0",
 	 .min = 0, .max = 256 * M,
 	 .doc = "SO_SNDBUF for the UDP sockets; 0 = kernel default."},
+	{.name = "xdp-interface", .type = OPT_STRLIST,
+	 LIST(xdp_interfaces, n_xdp_interfaces), .def = "",
+	 .max = VD_CONFIG_MAX_LIST,
+	 .check = check_ifname,
+	 .doc = "Interface the XDP fast path answers cache hits on; "
+		"repeatable. None = XDP off. A reload may change the list."},
+	{.name = "xdp-mode", .type = OPT_ENUM, FIELD(xdp_mode), .def = "auto",
+	 .enums = xdp_modes,
+	 .doc = "auto: native (driver) XDP, else generic with a warning; "
+		"native: driver mode or fail; generic: skb mode."},
+	{.name = "xdp-vip", .type = OPT_LISTEN, LIST(xdp_vips, n_xdp_vips),
+	 .def = "", .max = VD_CONFIG_MAX_LISTEN,
+	 .doc = "ADDR or ADDR@PORT the XDP program answers; repeatable. None "
+		"= the listen addresses. A reload may change the list."},
+	{.name = "xdp-max-answer", .type = OPT_UINT, FIELD(xdp_max_answer),
+	 .def = "1232", .min = 512, .max = 1232,
+	 .doc = "Largest stored answer (bytes, without OPT) the XDP program "
+		"serves; larger ones stay on the socket path."},
+	{.name = "xdp-map-entries", .type = OPT_UINT, FIELD(xdp_map_entries),
+	 .def = "65536", .min = 1024, .max = 4194304,
+	 .doc = "Answers the XDP mirror holds (memory is taken per entry, "
+		"about 1.5 KiB each); names past it stay on the socket path."},
 
 	/* cache */
 	{.name = "cache-size", .type = OPT_SIZE, FIELD(cache_size), .def = "64M",
@@ -257,6 +292,80 @@ static const struct opt options[] = {
 	 .def = "", .max = STR_LEN,
 	 .doc = "PEM CA certificate that signs every node's certificate; "
 		"peers must present one it signed."},
+
+	/* anycast (src/anycast/, docs/anycast.md) */
+	{.name = "anycast", .type = OPT_BOOL, FIELD(anycast), .def = "no",
+	 .doc = "Manage the VIPs and announce them through BIRD by health."},
+	{.name = "vip", .type = OPT_STRLIST, LIST(vips, n_vips), .def = "",
+	 .max = VD_CONFIG_MAX_LIST, .check = check_vip,
+	 .doc = "Anycast address, ADDR[/LEN] (default /32 or /128); "
+		"repeatable. vipdnsd puts it on vip-interface and BIRD "
+		"announces its prefix while it is healthy."},
+	{.name = "vip-interface", .type = OPT_STRING, FIELD(vip_interface),
+	 .def = "lo", .max = 15, .check = check_ifname,
+	 .doc = "Interface holding the VIPs: lo, or a dummy (ifb in "
+		"labs) device that exists."},
+	{.name = "vip-lifetime", .type = OPT_UINT, FIELD(vip_lifetime),
+	 .def = "2", .min = 2, .max = 3600,
+	 .doc = "Seconds a VIP address lives on the interface unless "
+		"vipdnsd refreshes it (twice a second): a dead vipdnsd "
+		"loses its VIPs, and BIRD its routes, this fast."},
+	{.name = "bgp-router-id", .type = OPT_STRING, FIELD(bgp_router_id),
+	 .def = "", .max = STR_LEN, .check = check_ipv4,
+	 .doc = "BIRD router id (an IPv4 address, unique per node)."},
+	{.name = "bgp-local-as", .type = OPT_UINT, FIELD(bgp_local_as),
+	 .def = "65000", .min = 1, .max = 4294967295ull,
+	 .doc = "This node's AS number."},
+	{.name = "bgp-neighbor", .type = OPT_STRLIST,
+	 LIST(bgp_neighbors, n_bgp_neighbors), .def = "",
+	 .max = VD_CONFIG_MAX_LIST, .check = check_bgp_neighbor,
+	 .doc = "ADDR as ASN [multihop [TTL]] [source ADDR] [password S] "
+		"[hold S] [keepalive S] [bfd] [extended-next-hop | next-hop6 "
+		"ADDR] [v4|v6|dual]; repeatable."},
+	{.name = "bird-socket", .type = OPT_STRING, FIELD(bird_socket),
+	 .def = "/run/bird/bird.ctl",
+	 .max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1,
+	 .doc = "BIRD's control socket (birdc protocol)."},
+	{.name = "bird-config", .type = OPT_STRING, FIELD(bird_config),
+	 .def = "", .max = STR_LEN,
+	 .doc = "bird.conf vipdnsd writes from this file at start and "
+		"reload (then asks BIRD to reconfigure); empty = written by "
+		"hand or vipdnsd --bird-config."},
+	{.name = "bird-announce-file", .type = OPT_STRING,
+	 FIELD(bird_announce_file), .def = "/run/vipdns/bird-announce.conf",
+	 .max = STR_LEN,
+	 .doc = "Filter include vipdnsd rewrites on every announce, "
+		"withdraw and drain; bird.conf includes it."},
+	{.name = "health-interval", .type = OPT_UINT,
+	 FIELD(health_interval_ms), .def = "1000", .min = 100, .max = 60000,
+	 .doc = "Milliseconds between health checks."},
+	{.name = "health-timeout", .type = OPT_UINT, FIELD(health_timeout_ms),
+	 .def = "1000", .min = 50, .max = 30000,
+	 .doc = "Milliseconds a canary query may take."},
+	{.name = "health-rise", .type = OPT_UINT, FIELD(health_rise),
+	 .def = "2", .min = 1, .max = 100,
+	 .doc = "Consecutive passing checks before a VIP is announced."},
+	{.name = "health-fall", .type = OPT_UINT, FIELD(health_fall),
+	 .def = "2", .min = 1, .max = 100,
+	 .doc = "Consecutive failing checks before a VIP is withdrawn."},
+	{.name = "health-canary", .type = OPT_STRLIST,
+	 LIST(health_canaries, n_health_canaries), .def = "",
+	 .max = VD_CONFIG_MAX_LIST, .check = check_canary,
+	 .doc = "NAME [TYPE] resolved through each VIP every check; a "
+		"leading *. asks a fresh random label (proves recursion, not "
+		"the cache). Repeatable; none = \". NS\"."},
+	{.name = "drain-timeout", .type = OPT_UINT, FIELD(drain_timeout),
+	 .def = "30", .min = 1, .max = 3600,
+	 .doc = "Seconds a drain waits for traffic to stop before SIGTERM "
+		"exits anyway."},
+	{.name = "drain-quiet", .type = OPT_UINT, FIELD(drain_quiet_ms),
+	 .def = "2000", .min = 100, .max = 60000,
+	 .doc = "Milliseconds without a query on a VIP that count as "
+		"traffic stopped."},
+	{.name = "drain-gshut-time", .type = OPT_UINT, FIELD(drain_gshut_ms),
+	 .def = "1000", .min = 0, .max = 60000,
+	 .doc = "Milliseconds the VIPs stay announced with the "
+		"GRACEFUL_SHUTDOWN community (RFC 8326) before the withdraw."},
 };
 
 #define N_OPTS VD_ARRAY_SIZE(options)
@@ -507,6 +616,18 @@ static const char *check_unbound_option(const char *in, char *out,
 	return NULL;
 }
 
+/* A network interface name (IFNAMSIZ 16 with its NUL). */
+static const char *check_ifname(const char *in, char *out, size_t outlen)
+{
+	size_t n = strlen(in);
+	if (n == 0 || n > 15 || strspn(in, "abcdefghijklmnopqrstuvwxyz"
+					   "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					   "0123456789-_.@:") != n)
+		return "expected an interface name (at most 15 characters)";
+	snprintf(out, outlen, "%s", in);
+	return NULL;
+}
+
 /* ADDR@PORT, or empty for "off". */
 static const char *check_endpoint(const char *in, char *out, size_t outlen)
 {
@@ -534,6 +655,48 @@ static const char *check_cluster_peer(const char *in, char *out,
 		return why;
 	if ((size_t)snprintf(out, outlen, "%s", in) >= outlen)
 		return "too long";
+	return NULL;
+}
+
+/* Anycast values: stored as written (normalised for vip), parsed again
+ * by src/anycast with the same functions. */
+static const char *check_vip(const char *in, char *out, size_t outlen)
+{
+	struct vd_anycast_vip v;
+	const char *why = NULL;
+	if (vd_anycast_vip_parse(in, &v, &why) != 0)
+		return why;
+	snprintf(out, outlen, "%s/%u", v.addr_str, v.plen);
+	return NULL;
+}
+
+static const char *check_bgp_neighbor(const char *in, char *out,
+				      size_t outlen)
+{
+	struct vd_anycast_neighbor nb;
+	const char *why = NULL;
+	if (vd_anycast_neighbor_parse(in, &nb, &why) != 0)
+		return why;
+	snprintf(out, outlen, "%s", in);
+	return NULL;
+}
+
+static const char *check_canary(const char *in, char *out, size_t outlen)
+{
+	struct vd_anycast_canary c;
+	const char *why = NULL;
+	if (vd_anycast_canary_parse(in, &c, &why) != 0)
+		return why;
+	snprintf(out, outlen, "%s", in);
+	return NULL;
+}
+
+static const char *check_ipv4(const char *in, char *out, size_t outlen)
+{
+	struct in_addr a;
+	if (in[0] && inet_pton(AF_INET, in, &a) != 1)
+		return "expected an IPv4 address";
+	snprintf(out, outlen, "%s", in);
 	return NULL;
 }
 
@@ -863,6 +1026,14 @@ static int validate(struct parse *ps)
 				"to serve stale only on failure",
 			    cfg->stale_client_timeout_ms,
 			    cfg->recursion_timeout_ms);
+	if (cfg->anycast) {
+		if (cfg->n_vips == 0)
+			return fail(ps, "anycast = yes needs at least one vip");
+		if (!cfg->bgp_router_id[0])
+			return fail(ps, "anycast = yes needs bgp-router-id");
+		if (cfg->n_bgp_neighbors == 0)
+			return fail(ps, "anycast = yes needs a bgp-neighbor");
+	}
 	return 0;
 }
 
@@ -1163,10 +1334,15 @@ void vd_config_dump(FILE *out, const struct vd_config *cfg)
 			}
 			break;
 		}
-		case OPT_LISTEN:
-			for (size_t j = 0; j < cfg->n_listen; j++) {
-				const struct sockaddr_storage *ss =
-					&cfg->listen[j].addr;
+		case OPT_LISTEN: {
+			/* Any OPT_LISTEN field (listen, xdp-vip), not just
+			 * listen; an empty list must stay empty. */
+			const struct vd_listen *items = p;
+			size_t n = *list_count(cfg, o);
+			if (n == 0)
+				fprintf(out, "# %s: none\n", o->name);
+			for (size_t j = 0; j < n; j++) {
+				const struct sockaddr_storage *ss = &items[j].addr;
 				const void *a;
 				uint16_t port;
 				if (ss->ss_family == AF_INET6) {
@@ -1186,6 +1362,7 @@ void vd_config_dump(FILE *out, const struct vd_config *cfg)
 					(unsigned)port);
 			}
 			break;
+		}
 		case OPT_ACL: {
 			const struct vd_acl *acl = p;
 			for (size_t j = 0; j < acl->n_rules; j++)

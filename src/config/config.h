@@ -28,6 +28,13 @@ struct vd_listen {
 	socklen_t addr_len;
 };
 
+/* xdp-mode; same order as enum vd_xdp_mode (dataplane/xdp/xdp.h). */
+enum vd_config_xdp_mode {
+	VD_CONFIG_XDP_AUTO = 0,
+	VD_CONFIG_XDP_NATIVE,
+	VD_CONFIG_XDP_GENERIC,
+};
+
 struct vd_config {
 	/* listeners and data planes */
 	struct vd_listen listen[VD_CONFIG_MAX_LISTEN];
@@ -37,6 +44,15 @@ struct vd_config {
 	unsigned tcp_idle_timeout_ms;
 	unsigned tcp_max_connections; /* per worker */
 	int so_rcvbuf, so_sndbuf;     /* bytes; 0 = kernel default */
+
+	/* XDP fast path (src/dataplane/xdp/) */
+	char xdp_interfaces[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX];
+	size_t n_xdp_interfaces;      /* 0 = XDP off */
+	int xdp_mode;                 /* enum vd_config_xdp_mode */
+	struct vd_listen xdp_vips[VD_CONFIG_MAX_LISTEN];
+	size_t n_xdp_vips;            /* 0 = the listen addresses */
+	unsigned xdp_max_answer;      /* bytes; larger answers stay in user space */
+	unsigned xdp_map_entries;
 
 	/* cache */
 	size_t cache_size;            /* bytes */
@@ -88,6 +104,27 @@ struct vd_config {
 	char cluster_cert[VD_CONFIG_STR_MAX]; /* PEM: this node's certificate */
 	char cluster_key[VD_CONFIG_STR_MAX];  /* PEM: its private key */
 	char cluster_ca[VD_CONFIG_STR_MAX];   /* PEM: CA that signs every node */
+
+	/* anycast: VIPs, health, BIRD (src/anycast/) */
+	bool anycast;
+	char vips[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX]; /* ADDR/LEN, normalised */
+	size_t n_vips;
+	char vip_interface[VD_CONFIG_STR_MAX];
+	unsigned vip_lifetime;           /* seconds; the address expires unless refreshed */
+	char bgp_router_id[VD_CONFIG_STR_MAX];
+	uint64_t bgp_local_as;          /* 1..4294967295 */
+	char bgp_neighbors[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX]; /* see anycast/parse.h */
+	size_t n_bgp_neighbors;
+	char bird_socket[VD_CONFIG_STR_MAX];
+	char bird_config[VD_CONFIG_STR_MAX];        /* "" = not written by vipdnsd */
+	char bird_announce_file[VD_CONFIG_STR_MAX];
+	unsigned health_interval_ms, health_timeout_ms;
+	unsigned health_rise, health_fall;
+	char health_canaries[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX]; /* NAME [TYPE] */
+	size_t n_health_canaries;
+	unsigned drain_timeout;          /* seconds */
+	unsigned drain_quiet_ms;         /* no queries this long = traffic stopped */
+	unsigned drain_gshut_ms;         /* GRACEFUL_SHUTDOWN before the withdraw */
 };
 
 /* Fills cfg with built-in defaults (zero-config start: 127.0.0.1 and ::1

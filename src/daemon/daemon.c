@@ -13,6 +13,7 @@
 #include <event2/thread.h>
 #include <urcu.h>
 
+#include "anycast/anycast.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "vd_build.h"
@@ -51,6 +52,11 @@ int vd_daemon_init(struct vd_daemon *d, const struct vd_config *cfg,
 		vd_log(VD_LOG_CRIT, "cannot create the answer cache");
 		return -ENOMEM;
 	}
+
+	/* The VIP addresses must exist before the listeners bind them. */
+	int arc = vd_anycast_daemon_init(d, cfg, config_path);
+	if (arc != 0)
+		return arc;
 
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned n = cfg->threads ? cfg->threads : (unsigned)(cpus > 0 ? cpus : 1);
@@ -239,6 +245,7 @@ static int reload_locked(struct vd_daemon *d)
 					   "old recursion options");
 	}
 	(void)vd_xdp_daemon_apply(d); /* interfaces, VIPs, ACL */
+	vd_anycast_daemon_reload(d);
 	vd_log(VD_LOG_NOTICE, "configuration reloaded from %s; cache kept",
 	       d->config_path[0] ? d->config_path : "built-in defaults");
 	return 0;
@@ -256,6 +263,11 @@ int vd_daemon_run(struct vd_daemon *d)
 			return 1;
 		}
 	}
+	if (vd_anycast_daemon_start(d) != 0) {
+		for (unsigned i = 0; i < d->n_workers; i++)
+			vd_worker_request_stop(d->workers[i]);
+		return 1;
+	}
 	vd_log(VD_LOG_NOTICE, "vipdnsd %s ready", VD_VERSION);
 
 	sigset_t set;
@@ -264,11 +276,18 @@ int vd_daemon_run(struct vd_daemon *d)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	bool draining = false; /* SIGTERM taken, anycast drain running */
 	for (;;) {
 		struct timespec tick = {.tv_sec = 0,
 					.tv_nsec = MAINTAIN_MS * VD_NS_PER_MS};
 		int sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT) {
+			/* Anycast: withdraw and drain first; a second
+			 * signal stops at once. */
+			if (!draining && vd_anycast_daemon_begin_stop(d)) {
+				draining = true;
+				continue;
+			}
 			vd_log(VD_LOG_NOTICE, "signal %d: stopping", sig);
 			break;
 		}
@@ -278,6 +297,11 @@ int vd_daemon_run(struct vd_daemon *d)
 			log_stats(d);
 		vd_cache_maintain(d->cache, vd_now_ns());
 		vd_xdp_daemon_tick(d);
+		vd_anycast_daemon_tick(d);
+		if (draining && vd_anycast_daemon_stop_done(d)) {
+			vd_log(VD_LOG_NOTICE, "drained: stopping");
+			break;
+		}
 	}
 	for (unsigned i = 0; i < d->n_workers; i++)
 		vd_worker_request_stop(d->workers[i]);
@@ -290,6 +314,7 @@ int vd_daemon_run(struct vd_daemon *d)
 void vd_daemon_fini(struct vd_daemon *d)
 {
 	vd_xdp_daemon_stop(d); /* detach first: its mirror needs the cache */
+	vd_anycast_daemon_stop(d); /* withdraw, remove the VIPs */
 	for (unsigned i = 0; i < d->n_workers; i++)
 		vd_worker_free(d->workers[i]);
 	d->n_workers = 0;

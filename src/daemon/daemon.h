@@ -17,11 +17,13 @@
 #define VD_DAEMON_MAX_WORKERS 64
 
 struct vd_xdp;
+struct vd_anycast;
 
 struct vd_daemon {
 	struct vd_settings *settings; /* RCU: rcu_dereference() to read */
 	struct vd_cache *cache;
 	struct vd_xdp *xdp; /* NULL: XDP fast path off (dataplane/xdp/) */
+	struct vd_anycast *anycast; /* NULL: anycast off (anycast/) */
 	struct vd_worker *workers[VD_DAEMON_MAX_WORKERS];
 	unsigned n_workers;
 	char config_path[4096]; /* "" = built-in defaults */

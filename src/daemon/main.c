@@ -17,6 +17,7 @@
 
 #include <urcu.h>
 
+#include "anycast/birdconf.h"
 #include "config/config.h"
 #include "control/server.h"
 #include "core/log.h"
@@ -33,6 +34,8 @@ static void usage(FILE *out)
 		"  -t, --check         check the configuration and exit\n"
 		"      --help-config   list every option with its default\n"
 		"      --dump-config   print the effective configuration\n"
+		"      --bird-config   print the BIRD 2 config for the anycast\n"
+		"                      options (bird-conf/README.md)\n"
 		"  -V, --version       print the version\n"
 		"Signals: SIGHUP reloads the configuration (the cache is kept),\n"
 		"SIGTERM stops after answering queries already taken, SIGUSR1 logs\n"
@@ -55,7 +58,8 @@ static void write_pidfile(const char *path)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_HELP_CONFIG = 256, OPT_HELP_CONFIG_MD, OPT_DUMP_CONFIG };
+	enum { OPT_HELP_CONFIG = 256, OPT_HELP_CONFIG_MD, OPT_DUMP_CONFIG,
+	       OPT_BIRD_CONFIG };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check", no_argument, NULL, 't'},
@@ -64,10 +68,11 @@ int main(int argc, char **argv)
 		{"help-config", no_argument, NULL, OPT_HELP_CONFIG},
 		{"help-config-markdown", no_argument, NULL, OPT_HELP_CONFIG_MD},
 		{"dump-config", no_argument, NULL, OPT_DUMP_CONFIG},
+		{"bird-config", no_argument, NULL, OPT_BIRD_CONFIG},
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
-	bool check = false, dump = false;
+	bool check = false, dump = false, bird = false;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -91,6 +96,9 @@ int main(int argc, char **argv)
 			return 0;
 		case OPT_DUMP_CONFIG:
 			dump = true;
+			break;
+		case OPT_BIRD_CONFIG:
+			bird = true;
 			break;
 		default:
 			usage(stderr);
@@ -133,6 +141,16 @@ int main(int argc, char **argv)
 		vd_config_dump(stdout, cfg);
 		free(cfg);
 		return 0;
+	}
+	if (bird) { /* the BIRD 2 config for this one (src/anycast) */
+		char err[512];
+		int rc = vd_anycast_bird_render(stdout, cfg,
+						path ? path : "built-in defaults",
+						err, sizeof(err));
+		if (rc != 0)
+			fprintf(stderr, "vipdnsd: --bird-config: %s\n", err);
+		free(cfg);
+		return rc != 0;
 	}
 	if (check) {
 		printf("%s: OK\n", path ? path : "built-in defaults");

@@ -78,6 +78,20 @@ cleanup() {
   if [[ -n ${KEEP_LAB:-} ]]; then
     echo "KEEP_LAB set: lab left running; VDLAB=$VDLAB $LAB down   to remove it" >&2
   else
+    # Stop the daemons cleanly first, so that a sanitizer build reports
+    # leaks and errors into their logs; any report fails the test.
+    if [[ $RESOLVER == vipdnsd && -d ${VDLAB_DIR:-/nonexistent} ]]; then
+      "$LAB" resolver-stop >/dev/null 2>&1 || true
+      local log
+      for log in "$VDLAB_DIR"/node*/resolver.log; do
+        [[ -f $log ]] || continue
+        if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$log"; then
+          echo "$TEST_NAME: sanitizer report in $log:" >&2
+          grep -E -A20 'AddressSanitizer|LeakSanitizer|runtime error:' "$log" | head -60 >&2
+          rc=1
+        fi
+      done
+    fi
     "$LAB" down >/dev/null 2>&1 || true
   fi
   rm -rf "$WORK"

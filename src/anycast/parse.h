@@ -1,0 +1,73 @@
+/*
+ * Parsers for the anycast options' values (vip, bgp-neighbor,
+ * health-canary).  Pure: no I/O, no name resolution.  The config table
+ * validates with them (config.c) and the anycast subsystem and the BIRD
+ * config generator read the stored strings back with them, so both agree
+ * on one syntax.
+ */
+#ifndef VD_ANYCAST_PARSE_H
+#define VD_ANYCAST_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+/* vip = ADDR[/LEN]; LEN defaults to 32 (IPv4) or 128 (IPv6). */
+struct vd_anycast_vip {
+	int family;           /* AF_INET or AF_INET6 */
+	uint8_t addr[16];     /* the address put on the VIP interface */
+	uint8_t net[16];      /* addr with host bits cleared: the prefix */
+	unsigned plen;
+	char addr_str[INET6_ADDRSTRLEN];
+	char prefix_str[INET6_ADDRSTRLEN + 4]; /* "203.0.113.1/32" */
+};
+
+/*
+ * bgp-neighbor = ADDR as ASN [OPTION]...
+ *   multihop [TTL]         eBGP multihop (default: directly connected)
+ *   source ADDR            local address of the session
+ *   password SECRET        TCP MD5 (RFC 2385); no spaces or quotes
+ *   hold SECONDS           hold time (3..65535; keepalive defaults to 1/3)
+ *   keepalive SECONDS
+ *   bfd                    BFD on the session (BIRD's protocol bfd)
+ *   extended-next-hop      IPv4 session: also carry the IPv6 VIPs, with an
+ *                          IPv4 next hop (RFC 8950 extended next hop)
+ *   next-hop6 ADDR         IPv4 session: also carry the IPv6 VIPs, with
+ *                          this IPv6 next hop (plain MP-BGP)
+ *   v4 | v6 | dual         address families to carry (default: the
+ *                          neighbour's own; dual with either option above)
+ */
+struct vd_anycast_neighbor {
+	int family;
+	char addr[INET6_ADDRSTRLEN];
+	uint32_t remote_as;
+	bool multihop;
+	unsigned multihop_ttl; /* 0 = BIRD's default */
+	char source[INET6_ADDRSTRLEN];
+	char password[80];
+	unsigned hold, keepalive; /* 0 = BIRD's defaults */
+	bool bfd;
+	bool extended_next_hop;
+	char next_hop6[INET6_ADDRSTRLEN];
+	bool carry4, carry6;
+};
+
+/* health-canary = NAME [TYPE]; a leading "*." asks a fresh random label
+ * under NAME each time, so the cache cannot answer it and the check
+ * proves recursion to the authorities works. */
+struct vd_anycast_canary {
+	char name[256]; /* as written, "*." included */
+	uint16_t qtype;
+	bool random_label;
+};
+
+/* Each returns 0, or -EINVAL with a reason (a static string) in *why. */
+int vd_anycast_vip_parse(const char *s, struct vd_anycast_vip *out,
+			 const char **why);
+int vd_anycast_neighbor_parse(const char *s, struct vd_anycast_neighbor *out,
+			      const char **why);
+int vd_anycast_canary_parse(const char *s, struct vd_anycast_canary *out,
+			    const char **why);
+
+#endif

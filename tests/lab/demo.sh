@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Bring the lab up with vipdnsd and show a handful of real queries from the
-# client namespace through the anycast VIP.  The lab is left running.
+# client namespace through the anycast VIP: three resolver nodes, each with
+# BIRD announcing the VIP by health to a BIRD router that spreads clients
+# over them with ECMP.  The lab is left running.
 #   tests/lab/demo.sh [PATH_TO_VIPDNSD]      (default ./build/src/vipdnsd)
 # Honours VDLAB / VDLAB_DIR like lab.sh.
 set -euo pipefail
@@ -14,7 +16,7 @@ if [[ -e ${VDLAB_DIR:-/tmp/$VDLAB}/lab.env ]]; then
   echo "== a lab '$VDLAB' is already up; tearing it down first"
   "$LAB" down
 fi
-"$LAB" up --vipdnsd "$VIPDNSD"
+"$LAB" up --anycast --vipdnsd "$VIPDNSD"
 # shellcheck disable=SC1090
 source <("$LAB" env)
 
@@ -34,21 +36,51 @@ show "broken signature -> SERVFAIL" @"$VIP4" www.bogus.example. A
 show "same with checking disabled (+cd)" @"$VIP4" +cd www.bogus.example. A
 show "NSID names the node that answered" @"$VIP4" +nsid www.lab. A
 show "large answer: TC over UDP (+ignore)" @"$VIP4" +ignore +notcp big.lab. TXT
-show "large answer over TCP" @"$VIP4" +tcp big.lab. TXT
-printf '\n== cached answer: the TTL goes down\n'
+show "large answer over TCP" @"$VIP4" +tcp +noanswer big.lab. TXT
+printf '\n\033[1m== cached answer: the TTL goes down\033[0m\n'
 for i in 1 2 3; do
-  ip netns exec "$NS_CLIENT" dig +time=3 +tries=1 @"$VIP4" +noall +answer www.lab. A
+  ip netns exec "$NS_CLIENT" dig +time=3 +tries=1 -b 192.0.2.10#40000 @"$VIP4" +noall +answer www.lab. A
   [[ $i == 3 ]] || sleep 1.5
 done
 
+printf '\n\033[1m== ECMP: which node answers, by client source port (NSID)\033[0m\n'
+for port in $(seq 41000 41011); do
+  id=$(ip netns exec "$NS_CLIENT" dig +time=3 +tries=1 -b "192.0.2.10#$port" @"$VIP4" +nsid www.lab. A 2>/dev/null |
+       sed -n 's/.*NSID: .*("\(.*\)").*/\1/p')
+  printf '  source port %s -> %s\n' "$port" "${id:-no answer}"
+done
+
+printf '\n\033[1m== the router learns the VIP from every healthy node over BGP\033[0m\n'
+ip netns exec "$NS_ROUTER" ip route show 203.0.113.1 || true
+
+printf '\n\033[1m== vipdnsd with no configuration at all (a fresh namespace, loopback only)\033[0m\n'
+zc=vdzeroconf$$
+ip netns add "$zc"
+ip -n "$zc" link set lo up
+ip netns exec "$zc" "$VIPDNSD" >"${VDLAB_DIR:-/tmp/$VDLAB}/zeroconf.log" 2>&1 &
+zpid=$!
+for _ in $(seq 1 50); do
+  ip netns exec "$zc" dig +time=1 +tries=1 @127.0.0.1 . NS >/dev/null 2>&1 && break
+  sleep 0.1
+done
+grep -E 'listening|ready' "${VDLAB_DIR:-/tmp/$VDLAB}/zeroconf.log" | sed 's/^/  /'
+printf '  (no route to the real root here, so a query gets SERVFAIL with EDE 22:)\n'
+ip netns exec "$zc" dig +time=3 +tries=1 @::1 example.com | grep -E 'status|EDE' | sed 's/^/  /'
+kill -TERM "$zpid"; wait "$zpid" && echo "  SIGTERM: exited 0"
+ip netns del "$zc"
+
 cat <<EOF
 
-The lab is still running ($VDLAB: client, router, auth, node1).
+The lab is still running ($VDLAB: client, router, auth, node1..node3).
 Query by hand:
   ip netns exec $NS_CLIENT dig @$VIP4 www.lab.
   ip netns exec $NS_CLIENT dig @$VIP6 +dnssec www.secure.example.
   VDLAB=$VDLAB $LAB exec client dig @$VIP4 +nsid www.lab.
   VDLAB=$VDLAB $LAB status
+Watch a node leave the ECMP set and come back:
+  ip netns exec ${VDLAB}-node2 $(dirname "$VIPDNSD")/vipdnsctl -s ${VDLAB_DIR:-/tmp/$VDLAB}/node2/control.sock drain
+  ip netns exec $NS_ROUTER ip route show 203.0.113.1
+  ip netns exec ${VDLAB}-node2 $(dirname "$VIPDNSD")/vipdnsctl -s ${VDLAB_DIR:-/tmp/$VDLAB}/node2/control.sock undrain
 Resolver log: $NODE1_LOG
 Tear down:
   VDLAB=$VDLAB $LAB down

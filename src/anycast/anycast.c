@@ -385,7 +385,8 @@ static void reconcile(struct vd_anycast *a)
 		if (a->bird_ok || !a->bird_err[0])
 			vd_log(VD_LOG_WARNING, "anycast: %s", err);
 		a->bird_ok = false;
-		snprintf(a->bird_err, sizeof(a->bird_err), "%s", err);
+		snprintf(a->bird_err, sizeof(a->bird_err), "%.*s",
+			 (int)sizeof(a->bird_err) - 1, err);
 		a->dirty = true;
 		a->configures_fail++;
 	}

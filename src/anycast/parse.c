@@ -230,7 +230,8 @@ int vd_anycast_canary_parse(const char *s, struct vd_anycast_canary *out,
 		return fail(why, "bad name: '*' only as a leading \"*.\" "
 				 "label, no empty labels");
 	out->random_label = name[0] == '*';
-	snprintf(out->name, sizeof(out->name), "%s", name);
+	snprintf(out->name, sizeof(out->name), "%.*s",
+		 (int)sizeof(out->name) - 1, name);
 	out->qtype = 0;
 	for (size_t i = 0; i < sizeof(qtypes) / sizeof(qtypes[0]); i++)
 		if (!strcasecmp(type, qtypes[i].name))

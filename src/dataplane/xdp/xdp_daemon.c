@@ -43,8 +43,9 @@ static void settings_to_opts(const struct vd_settings *st,
 	memset(o, 0, sizeof(*o));
 	for (size_t i = 0; i < cfg->n_xdp_interfaces && i < VD_XDP_MAX_IFACES;
 	     i++) {
-		snprintf(o->ifaces[i], sizeof(o->ifaces[i]), "%s",
-			 cfg->xdp_interfaces[i]);
+		/* The config validated the name (IFNAMSIZ). */
+		snprintf(o->ifaces[i], sizeof(o->ifaces[i]), "%.*s",
+			 (int)sizeof(o->ifaces[i]) - 1, cfg->xdp_interfaces[i]);
 		o->n_ifaces++;
 	}
 	o->mode = cfg->xdp_mode == VD_CONFIG_XDP_NATIVE    ? VD_XDP_MODE_NATIVE

@@ -38,6 +38,11 @@ const char *const vd_res_builtin_anchors[] = {
  * letting a client's query try the authorities again. */
 #define RES_STALE_RECHECK_NS (30 * VD_NS_PER_SEC)
 #define RES_FREELIST_MAX 1024u
+/* Clients waiting on one recursion, and on all of a worker's: past these
+ * a query is answered at once (stale or SERVFAIL) instead of holding
+ * memory until the recursion ends. */
+#define RES_MAX_WAITERS_PER_RECURSION 1024u
+#define RES_MAX_WAITERS_PER_MAX_RECURSION 16u
 
 struct res_waiter {
 	struct res_waiter *next;
@@ -66,6 +71,7 @@ struct res_pending {
 	uint64_t hash;
 	uint64_t start_ns;
 	struct res_waiter *waiters;
+	unsigned n_waiters;
 	bool starting;      /* inside ub_resolve_event() */
 	bool abandoned;     /* gave up, could not cancel: waits for res_done */
 	bool finished_early; /* ...which already called res_done() */
@@ -78,6 +84,13 @@ struct res_pending {
 	uint8_t key[VD_DNS_KEY_MAX];
 	struct vd_dns_query q; /* the first asker: name and flags to resolve */
 	struct res_ctxs *ctxs; /* the pair ctx belongs to */
+};
+
+/* Scratch for turning a result into answers. */
+struct res_bufs {
+	uint8_t norm[VD_DNS_MSG_MAX];
+	uint16_t ttl_offs[VD_DNS_ANSWER_MAX_RRS];
+	uint8_t out[VD_DNS_MSG_MAX];
 };
 
 struct vd_res {
@@ -93,12 +106,14 @@ struct vd_res {
 	struct res_pending *oldest, *newest;
 	unsigned outstanding;
 	unsigned max_outstanding;
+	unsigned waiting;     /* clients waiting, all recursions */
+	unsigned max_waiting;
+	unsigned done_depth;  /* res_done() nesting (see res_done) */
+	bool dying;           /* vd_res_destroy() is tearing down */
 	struct res_waiter *free_waiters;
 	unsigned n_free_waiters;
 	struct event *timer;
-	uint8_t norm[VD_DNS_MSG_MAX];
-	uint16_t ttl_offs[VD_DNS_ANSWER_MAX_RRS];
-	uint8_t out[VD_DNS_MSG_MAX];
+	struct res_bufs bufs;
 };
 
 static struct res_ctxs *ctxs_new(struct vd_res *r, const struct vd_settings *st,
@@ -164,12 +179,12 @@ static void pending_unlink(struct vd_res *r, struct res_pending *p)
 }
 
 static void answer_failure(struct vd_res *r, struct res_pending *p,
-			   struct res_waiter *wt, int ede)
+			   struct res_waiter *wt, int ede, uint8_t *out)
 {
 	size_t n = vd_pipeline_answer_failure(r->w, &wt->q, p->key, p->key_len,
-					      p->hash, &wt->dest, ede, r->out,
-					      sizeof(r->out));
-	vd_pipeline_send(r->w, &wt->dest, r->out, n);
+					      p->hash, &wt->dest, ede, out,
+					      VD_DNS_MSG_MAX);
+	vd_pipeline_send(r->w, &wt->dest, out, n);
 	vd_stats_observe(&r->w->stats.answer_time, vd_now_ns() - wt->start_ns);
 }
 
@@ -182,6 +197,8 @@ static void release_waiters(struct vd_res *r, struct res_pending *p)
 		wt = next;
 	}
 	p->waiters = NULL;
+	r->waiting -= p->n_waiters;
+	p->n_waiters = 0;
 }
 
 /*
@@ -189,8 +206,8 @@ static void release_waiters(struct vd_res *r, struct res_pending *p)
  * gave no usable packet, so repeated queries for a failing name do not
  * each start a recursion.
  */
-static size_t synth_servfail(struct vd_res *r, const struct res_pending *p,
-			     const struct vd_settings *st,
+static size_t synth_servfail(const struct res_pending *p,
+			     const struct vd_settings *st, uint8_t *norm,
 			     struct vd_dns_answer_meta *meta)
 {
 	struct vd_dns_query q = p->q;
@@ -198,8 +215,8 @@ static size_t synth_servfail(struct vd_res *r, const struct res_pending *p,
 	q.id = 0;
 	memcpy(q.qname, p->key + VD_DNS_KEY_HDR, q.qname_len);
 	struct vd_dns_resp_opts ro = {.max_size = VD_DNS_MSG_MAX, .ede = -1};
-	size_t n = vd_dns_answer_error(&q, VD_DNS_RCODE_SERVFAIL, &ro, r->norm,
-				       sizeof(r->norm));
+	size_t n = vd_dns_answer_error(&q, VD_DNS_RCODE_SERVFAIL, &ro, norm,
+				       VD_DNS_MSG_MAX);
 	memset(meta, 0, sizeof(*meta));
 	meta->wire_len = (uint16_t)n;
 	meta->qname_len = q.qname_len;
@@ -286,6 +303,41 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 	struct vd_worker *w = r->w;
 	(void)was_ratelimited;
 
+	if (r->dying) {
+		/* ub_ctx_delete() fails what it could not cancel: nobody is
+		 * left to answer, and the contexts are going anyway. */
+		pending_unlink(r, p);
+		for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
+			vd_pipeline_release(w, &wt->dest);
+		release_waiters(r, p);
+		free(p);
+		return;
+	}
+	/*
+	 * Answering a waiter must not lead back here, but should it ever
+	 * (a data plane starting a recursion that libunbound completes
+	 * synchronously), the nested call gets scratch of its own rather
+	 * than overwrite the answer the outer one is still handing out.
+	 */
+	struct res_bufs *b = &r->bufs, *heap = NULL;
+	if (r->done_depth > 0) {
+		heap = malloc(sizeof(*heap));
+		if (!heap) {
+			pending_unlink(r, p);
+			ctxs_put(r, p->ctxs);
+			for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
+				vd_pipeline_release(w, &wt->dest);
+			release_waiters(r, p);
+			if (p->starting)
+				p->finished_early = true;
+			else
+				free(p);
+			return;
+		}
+		b = heap;
+	}
+	r->done_depth++;
+
 	rcu_read_lock();
 	const struct vd_settings *st = vd_worker_settings(w);
 	uint64_t now = vd_now_ns();
@@ -307,9 +359,9 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 	int rc = -EBADMSG;
 	if (packet && packet_len > 0)
 		rc = vd_dns_answer_normalise(packet, (size_t)packet_len, &p->q,
-					     &no, r->norm, sizeof(r->norm),
-					     r->ttl_offs,
-					     VD_ARRAY_SIZE(r->ttl_offs), &meta);
+					     &no, b->norm, sizeof(b->norm),
+					     b->ttl_offs,
+					     VD_ARRAY_SIZE(b->ttl_offs), &meta);
 	bool bogus = sec == 1;
 	bool failed = rc != 0 || bogus || meta.rcode == VD_DNS_RCODE_SERVFAIL;
 	int ede = bogus ? VD_DNS_EDE_DNSSEC_BOGUS
@@ -327,6 +379,16 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 			vd_log(VD_LOG_INFO,
 			       "unusable recursion result (%s, rcode %d)",
 			       strerror(-rc), rcode);
+		if (p->prefetch) {
+			/* A failed refresh keeps the answer it was to refresh:
+			 * that one is still valid for the rest of its TTL. */
+			const struct vd_cache_entry *e = vd_cache_lookup(
+				w->daemon->cache, p->key, p->key_len, p->hash);
+			if (e)
+				atomic_store(&((struct vd_cache_entry *)e)->prefetching,
+					     0);
+			goto out;
+		}
 		/* Serve-stale (RFC 8767 4): an expired answer beats SERVFAIL,
 		 * and the failure must not displace it from the cache. */
 		const struct vd_cache_entry *old = NULL;
@@ -339,11 +401,11 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 				&((struct vd_cache_entry *)old)->stale_retry_ns,
 				now + RES_STALE_RECHECK_NS, memory_order_relaxed);
 			for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
-				answer_failure(r, p, wt, ede);
+				answer_failure(r, p, wt, ede, b->out);
 			goto out;
 		}
 		if (rc != 0 || bogus)
-			synth_servfail(r, p, st, &meta);
+			synth_servfail(p, st, b->norm, &meta);
 		rc = 0;
 	}
 	if (rc == 0 && !failed && current && p->prefetch &&
@@ -351,8 +413,8 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 		goto out;
 	if (rc == 0) {
 		int irc = current ? vd_cache_insert(w->daemon->cache, p->key,
-						    p->key_len, p->hash, r->norm,
-						    &meta, r->ttl_offs, now)
+						    p->key_len, p->hash, b->norm,
+						    &meta, b->ttl_offs, now)
 				  : 0;
 		if (irc != 0 && irc != -E2BIG)
 			vd_log(VD_LOG_WARNING, "cache insert failed: %s",
@@ -362,13 +424,13 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 			if (failed)
 				n = vd_pipeline_answer_failure(
 					w, &wt->q, p->key, p->key_len, p->hash,
-					&wt->dest, ede, r->out, sizeof(r->out));
+					&wt->dest, ede, b->out, sizeof(b->out));
 			else
 				n = vd_pipeline_answer_stored(
-					w, &wt->q, &wt->dest, r->norm, &meta,
-					r->ttl_offs, 0, false, r->out,
-					sizeof(r->out));
-			vd_pipeline_send(w, &wt->dest, r->out, n);
+					w, &wt->q, &wt->dest, b->norm, &meta,
+					b->ttl_offs, 0, false, b->out,
+					sizeof(b->out));
+			vd_pipeline_send(w, &wt->dest, b->out, n);
 			vd_stats_observe(&w->stats.answer_time,
 					 now - wt->start_ns);
 		}
@@ -380,6 +442,8 @@ out:
 	else
 		free(p);
 	rcu_read_unlock();
+	r->done_depth--;
+	free(heap);
 }
 
 static int start_recursion(struct vd_res *r, struct res_pending *p)
@@ -460,6 +524,9 @@ int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
 	bool fresh = p == NULL;
 	if (fresh && r->outstanding >= r->max_outstanding)
 		return -EBUSY;
+	if (r->waiting >= r->max_waiting ||
+	    (p && p->n_waiters >= RES_MAX_WAITERS_PER_RECURSION))
+		return -EBUSY;
 
 	struct res_waiter *wt = waiter_get(r);
 	if (!wt)
@@ -471,6 +538,8 @@ int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
 		VD_STAT_INC(&r->w->stats, coalesced);
 		wt->next = p->waiters;
 		p->waiters = wt;
+		p->n_waiters++;
+		r->waiting++;
 		return 0;
 	}
 	p = pending_new(r, q, key, key_len, hash);
@@ -480,11 +549,12 @@ int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
 	}
 	wt->next = NULL;
 	p->waiters = wt;
+	p->n_waiters = 1;
+	r->waiting++;
 	int rc = start_recursion(r, p);
 	if (rc != 0) {
 		pending_unlink(r, p);
-		p->waiters = NULL;
-		waiter_put(r, wt);
+		release_waiters(r, p);
 		free(p);
 		return rc;
 	}
@@ -548,8 +618,11 @@ static void cancel_pending(struct vd_res *r, struct res_pending *p)
 	while (p->waiters) {
 		struct res_waiter *wt = p->waiters;
 		p->waiters = wt->next;
+		p->n_waiters--;
+		r->waiting--;
 		VD_STAT_INC(&r->w->stats, recursion_timeouts);
-		answer_failure(r, p, wt, VD_DNS_EDE_NO_REACHABLE_AUTHORITY);
+		answer_failure(r, p, wt, VD_DNS_EDE_NO_REACHABLE_AUTHORITY,
+				       r->bufs.out);
 		waiter_put(r, wt);
 	}
 	int rc = ub_cancel(p->ctx, p->async_id);
@@ -591,8 +664,9 @@ void vd_res_expire_waiters(struct vd_res *r, uint64_t now_ns)
 								p->hash);
 					looked = true;
 				}
-				if (!stale || now_ns > stale->expire_ns +
-							       st->stale_max_ns) {
+				if (!stale ||
+				    stale->meta.kind == VD_DNS_ANSWER_SERVFAIL ||
+				    now_ns > stale->expire_ns + st->stale_max_ns) {
 					pp = &wt->next;
 					continue;
 				}
@@ -609,7 +683,10 @@ void vd_res_expire_waiters(struct vd_res *r, uint64_t now_ns)
 			if (fail)
 				VD_STAT_INC(&r->w->stats, recursion_timeouts);
 			*pp = wt->next;
-			answer_failure(r, p, wt, VD_DNS_EDE_NO_REACHABLE_AUTHORITY);
+			p->n_waiters--;
+			r->waiting--;
+			answer_failure(r, p, wt, VD_DNS_EDE_NO_REACHABLE_AUTHORITY,
+				       r->bufs.out);
 			waiter_put(r, wt);
 		}
 	}
@@ -804,6 +881,7 @@ struct vd_res *vd_res_create(struct vd_worker *w, const struct vd_settings *st,
 	}
 	r->w = w;
 	r->max_outstanding = st->cfg.max_recursions;
+	r->max_waiting = r->max_outstanding * RES_MAX_WAITERS_PER_MAX_RECURSION;
 	r->n_buckets = 64;
 	while (r->n_buckets < 2ull * r->max_outstanding &&
 	       r->n_buckets < RES_MAX_BUCKETS)
@@ -834,8 +912,15 @@ void vd_res_destroy(struct vd_res *r)
 		return;
 	if (r->timer)
 		event_free(r->timer);
-	/* Deleting the contexts drops their queries without callbacks;
-	 * the pendings are ours to release. */
+	/*
+	 * ub_ctx_delete() calls back every query it still holds (as a
+	 * failure): cancel ours first, and let res_done() treat any it
+	 * could not cancel as a teardown.  The pendings are ours to release.
+	 */
+	r->dying = true;
+	for (struct res_pending *p = r->oldest; p; p = p->next)
+		if (!p->abandoned && p->ctx)
+			(void)ub_cancel(p->ctx, p->async_id);
 	ctxs_free(r->cur);
 	ctxs_free(r->pf[0]);
 	ctxs_free(r->pf[1]);

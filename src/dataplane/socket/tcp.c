@@ -10,6 +10,7 @@
 #include <event2/listener.h>
 #include <urcu.h>
 
+#include "core/clock.h"
 #include "core/compiler.h"
 #include "core/log.h"
 #include "daemon/worker.h"
@@ -19,6 +20,11 @@
 /* Queries one connection may have waiting for recursion before we stop
  * reading from it (RFC 7766 6.2.1.1 lets us pace pipelining clients). */
 #define TCP_MAX_INFLIGHT 64
+/* Answers queued for a client that does not read: past the high mark we
+ * stop reading its queries until the output drains below the low mark,
+ * so a zero-window client cannot make us buffer without bound. */
+#define TCP_OUT_HIGH (256 * 1024)
+#define TCP_OUT_LOW (64 * 1024)
 
 struct vd_tcp_listener {
 	struct vd_worker *w;
@@ -32,7 +38,10 @@ struct vd_tcp_conn {
 	unsigned inflight;
 	struct vd_tcp_conn *prev, *next; /* the worker's open connections */
 	bool eof;                /* client closed its side */
-	bool paused;
+	bool paused;             /* too many queries waiting for recursion */
+	bool out_full;           /* too many answers waiting to be read */
+	uint64_t last_msg_ns;    /* last complete query (RFC 7766 6.2.3) */
+	uint64_t idle_ns;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 };
@@ -90,17 +99,35 @@ static void write_answer(struct vd_tcp_conn *c, const uint8_t *ans, size_t len)
 
 static void conn_read(struct bufferevent *bev, void *arg);
 
+static bool conn_may_read(const struct vd_tcp_conn *c)
+{
+	return c->bev && !c->paused && !c->out_full && !c->eof;
+}
+
+/*
+ * Reading resumes from the event loop, never from the answer path: an
+ * answer is sent from inside a recursion's completion, and handling the
+ * queries that piled up could start (and synchronously complete) another
+ * recursion while the first is still answering its waiters.
+ */
+static void conn_resume(struct vd_tcp_conn *c)
+{
+	if (!conn_may_read(c))
+		return;
+	bufferevent_enable(c->bev, EV_READ);
+	bufferevent_trigger(c->bev, EV_READ,
+			    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
 void vd_tcp_conn_answer(struct vd_tcp_conn *c, const uint8_t *ans, size_t len)
 {
-	c->refs++; /* resuming reads below may close the connection */
+	c->refs++; /* closing below must not free c under us */
 	if (c->bev && len > 0)
 		write_answer(c, ans, len);
 	vd_tcp_conn_unref(c);
 	if (c->bev && c->paused && c->inflight <= TCP_MAX_INFLIGHT) {
 		c->paused = false;
-		bufferevent_enable(c->bev, EV_READ);
-		/* Queries may have piled up in the input while paused. */
-		conn_read(c->bev, c);
+		conn_resume(c);
 	}
 	conn_maybe_finish(c);
 	conn_put(c);
@@ -116,7 +143,8 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	/* The loop may close the connection (bad framing); hold it. */
 	c->refs++;
 	rcu_read_lock();
-	while (c->bev && !c->paused) {
+	uint64_t now = vd_now_ns();
+	while (conn_may_read(c)) {
 		size_t avail = evbuffer_get_length(in);
 		if (avail < 2)
 			break;
@@ -146,12 +174,24 @@ static void conn_read(struct bufferevent *bev, void *arg)
 		size_t len = vd_pipeline_handle(w, msg + 2, msg_len, &dest, out,
 						sizeof(out));
 		evbuffer_drain(in, 2 + msg_len);
+		c->last_msg_ns = now;
 		if (len > 0 && c->bev)
 			write_answer(c, out, len);
 		if (c->bev && c->inflight > TCP_MAX_INFLIGHT) {
 			c->paused = true;
 			bufferevent_disable(c->bev, EV_READ);
 		}
+		if (c->bev && evbuffer_get_length(bufferevent_get_output(c->bev)) >
+				      TCP_OUT_HIGH) {
+			c->out_full = true;
+			bufferevent_disable(c->bev, EV_READ);
+		}
+	}
+	/* Idle means no complete query (RFC 7766 6.2.3): a byte now and
+	 * then must not hold a connection slot forever. */
+	if (c->bev && now - c->last_msg_ns > c->idle_ns && c->inflight == 0) {
+		VD_STAT_INC(&w->stats, tcp_idle_closed);
+		conn_close(c);
 	}
 	rcu_read_unlock();
 	conn_put(c);
@@ -159,13 +199,24 @@ static void conn_read(struct bufferevent *bev, void *arg)
 
 static void conn_write(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
-	conn_maybe_finish(arg);
+	struct vd_tcp_conn *c = arg;
+	if (c->out_full &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) <= TCP_OUT_LOW) {
+		c->out_full = false;
+		conn_resume(c);
+	}
+	conn_maybe_finish(c);
 }
 
 static void conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct vd_tcp_conn *c = arg;
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
+		/* The client stopped reading its answers. */
+		VD_STAT_INC(&c->w->stats, tcp_idle_closed);
+		conn_close(c);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		/* Idle means nothing to read and nothing owed (RFC 7766
 		 * 6.2.3); a client waiting for a slow recursion is not idle. */
@@ -227,8 +278,12 @@ static void tcp_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	VD_STAT_INC(&w->stats, tcp_accepted);
 	struct timeval idle = {.tv_sec = idle_ms / 1000,
 			       .tv_usec = (idle_ms % 1000) * 1000};
+	c->idle_ns = (uint64_t)idle_ms * VD_NS_PER_MS;
+	c->last_msg_ns = vd_now_ns();
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	/* conn_write runs when the output drains to the low mark. */
+	bufferevent_setwatermark(c->bev, EV_WRITE, TCP_OUT_LOW, 0);
 	/* A query never exceeds 2 + 65535 bytes; bound what we buffer. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * (2 + VD_DNS_MSG_MAX));
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);

@@ -133,4 +133,17 @@ static inline void vd_stats_observe(struct vd_stats_hist *h, uint64_t ns)
 	VD_STAT_ADD(h, sum_ns, ns);
 }
 
+/* n latencies of ns each (a batch answered together). */
+static inline void vd_stats_observe_n(struct vd_stats_hist *h, uint64_t ns,
+				      uint64_t n)
+{
+	static const uint32_t bounds_us[] = VD_STATS_HIST_BOUNDS_US;
+	unsigned i = 0;
+	uint64_t us = ns / 1000;
+	while (i < VD_STATS_HIST_N - 1 && us > bounds_us[i])
+		i++;
+	VD_STAT_ADD(h, bucket[i], n);
+	VD_STAT_ADD(h, sum_ns, ns * n);
+}
+
 #endif

@@ -124,7 +124,8 @@ static void maybe_prefetch(struct vd_worker *w, const struct vd_settings *st,
 }
 
 static size_t handle(struct vd_worker *w, const uint8_t *pkt, size_t len,
-		     const struct vd_reply_to *dest, uint8_t *out, size_t cap)
+		     const struct vd_reply_to *dest, uint64_t now, uint8_t *out,
+		     size_t cap)
 {
 	const struct vd_settings *st = vd_worker_settings(w);
 	struct vd_stats *s = &w->stats;
@@ -154,6 +155,10 @@ static size_t handle(struct vd_worker *w, const uint8_t *pkt, size_t len,
 	if (act == VD_ACL_REFUSE) {
 		VD_STAT_INC(s, refused_acl);
 		ro.ede = VD_DNS_EDE_PROHIBITED;
+		/* Anybody can reach this answer with a forged source: keep it
+		 * small (no NSID) so it amplifies as little as possible. */
+		ro.nsid = NULL;
+		ro.nsid_len = 0;
 		return counted(w, out,
 			       vd_dns_answer_error(&q, VD_DNS_RCODE_REFUSED, &ro,
 						   out, cap));
@@ -186,7 +191,6 @@ static size_t handle(struct vd_worker *w, const uint8_t *pkt, size_t len,
 	uint8_t key[VD_DNS_KEY_MAX];
 	size_t key_len = vd_dns_query_key(&q, key);
 	uint64_t hash = vd_cache_hash(key, key_len);
-	uint64_t now = vd_now_ns();
 	const struct vd_cache_entry *e =
 		vd_cache_lookup(w->daemon->cache, key, key_len, hash);
 	if (e && now < e->expire_ns) {
@@ -228,10 +232,17 @@ size_t vd_pipeline_handle(struct vd_worker *w, const uint8_t *pkt,
 	/* Answers made now are timed here; answers that waited for a
 	 * recursion are timed by resolve when they go out. */
 	uint64_t t0 = vd_now_ns();
-	size_t n = handle(w, pkt, len, dest, out, cap);
+	size_t n = handle(w, pkt, len, dest, t0, out, cap);
 	if (n)
 		vd_stats_observe(&w->stats.answer_time, vd_now_ns() - t0);
 	return n;
+}
+
+size_t vd_pipeline_handle_at(struct vd_worker *w, const uint8_t *pkt,
+			     size_t len, const struct vd_reply_to *dest,
+			     uint64_t now, uint8_t *out, size_t cap)
+{
+	return handle(w, pkt, len, dest, now, out, cap);
 }
 
 void vd_pipeline_send(struct vd_worker *w, const struct vd_reply_to *dest,

@@ -39,6 +39,15 @@ size_t vd_pipeline_handle(struct vd_worker *w, const uint8_t *pkt,
 			  size_t len, const struct vd_reply_to *dest,
 			  uint8_t *out, size_t cap);
 
+/*
+ * The same for a batch reader: now is the batch's CLOCK_MONOTONIC time
+ * (one clock read per batch, not per query), and the caller records the
+ * answer_time of what it sends (vd_stats_observe_n()).
+ */
+size_t vd_pipeline_handle_at(struct vd_worker *w, const uint8_t *pkt,
+			     size_t len, const struct vd_reply_to *dest,
+			     uint64_t now, uint8_t *out, size_t cap);
+
 /* Maximum answer size for a query arriving over dest's transport. */
 uint16_t vd_pipeline_max_size(const struct vd_worker *w,
 			      const struct vd_dns_query *q,

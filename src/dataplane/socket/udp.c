@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <urcu.h>
 
+#include "core/clock.h"
 #include "core/compiler.h"
 #include "daemon/worker.h"
 #include "dataplane/socket/socket.h"
@@ -55,31 +56,49 @@ static void send_all(struct vd_worker *w, int fd, struct mmsghdr *msg, int n)
 	}
 }
 
+static struct udp_burst *burst_new(void)
+{
+	struct udp_burst *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	/* What the kernel does not write back is set once: the buffers, and
+	 * where recvmmsg() puts each peer address. */
+	for (int i = 0; i < UDP_BURST; i++) {
+		b->rx_iov[i].iov_base = b->rx[i];
+		b->rx_iov[i].iov_len = UDP_RX_MAX;
+		b->rx_msg[i].msg_hdr.msg_iov = &b->rx_iov[i];
+		b->rx_msg[i].msg_hdr.msg_iovlen = 1;
+		b->rx_msg[i].msg_hdr.msg_name = &b->peer[i];
+		b->tx_iov[i].iov_base = b->tx[i];
+		b->tx_msg[i].msg_hdr.msg_iov = &b->tx_iov[i];
+		b->tx_msg[i].msg_hdr.msg_iovlen = 1;
+	}
+	return b;
+}
+
 static void udp_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct vd_udp *u = arg;
 	struct vd_worker *w = u->w;
 	(void)what;
 	if (vd_unlikely(!burst)) {
-		burst = calloc(1, sizeof(*burst));
+		burst = burst_new();
 		if (!burst)
 			return;
 	}
 	struct udp_burst *b = burst;
 
 	for (int round = 0; round < UDP_ROUNDS; round++) {
-		for (int i = 0; i < UDP_BURST; i++) {
-			b->rx_iov[i].iov_base = b->rx[i];
-			b->rx_iov[i].iov_len = UDP_RX_MAX;
-			memset(&b->rx_msg[i].msg_hdr, 0, sizeof(struct msghdr));
-			b->rx_msg[i].msg_hdr.msg_iov = &b->rx_iov[i];
-			b->rx_msg[i].msg_hdr.msg_iovlen = 1;
-			b->rx_msg[i].msg_hdr.msg_name = &b->peer[i];
+		/* recvmmsg() writes back msg_namelen, msg_flags and msg_len
+		 * only; msg_control stays NULL (calloc). */
+		for (int i = 0; i < UDP_BURST; i++)
 			b->rx_msg[i].msg_hdr.msg_namelen = sizeof(b->peer[i]);
-		}
 		int n = recvmmsg(fd, b->rx_msg, UDP_BURST, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
+		/* One clock read for the burst: the cache's "now" for every
+		 * query in it, and the start of their answer_time. */
+		uint64_t now = vd_now_ns();
 
 		int m = 0;
 		rcu_read_lock();
@@ -96,24 +115,24 @@ static void udp_read(evutil_socket_t fd, short what, void *arg)
 			};
 			memcpy(&dest.peer, &b->peer[i],
 			       VD_MIN((size_t)h->msg_namelen, sizeof(dest.peer)));
-			size_t len = vd_pipeline_handle(w, b->rx[i],
-							b->rx_msg[i].msg_len,
-							&dest, b->tx[m],
-							UDP_TX_MAX);
+			size_t len = vd_pipeline_handle_at(w, b->rx[i],
+							   b->rx_msg[i].msg_len,
+							   &dest, now, b->tx[m],
+							   UDP_TX_MAX);
 			if (len == 0)
 				continue;
-			b->tx_iov[m].iov_base = b->tx[m];
 			b->tx_iov[m].iov_len = len;
-			memset(&b->tx_msg[m].msg_hdr, 0, sizeof(struct msghdr));
-			b->tx_msg[m].msg_hdr.msg_iov = &b->tx_iov[m];
-			b->tx_msg[m].msg_hdr.msg_iovlen = 1;
 			b->tx_msg[m].msg_hdr.msg_name = &b->peer[i];
 			b->tx_msg[m].msg_hdr.msg_namelen = h->msg_namelen;
 			m++;
 		}
 		rcu_read_unlock();
-		if (m)
+		if (m) {
 			send_all(w, fd, b->tx_msg, m);
+			/* Query in (burst read) -> answer out (burst sent). */
+			vd_stats_observe_n(&w->stats.answer_time,
+					   vd_now_ns() - now, (uint64_t)m);
+		}
 		if (n < UDP_BURST)
 			return;
 	}

@@ -4,7 +4,12 @@
  *
  * A UDP query to a VIP:port from a client the ACL allows is parsed with
  * bounded loops, its cache key built exactly as vd_dns_query_key() builds
- * it, and looked up in the mirror the daemon keeps of its answer cache.
+ * it, and looked up in the mirror the daemon keeps of its answer cache
+ * under the key's seeded 64-bit hash, the full key compared on a hit.
+ * The hit path makes no call per byte, label, word or TTL: helpers and
+ * BPF-to-BPF calls are counted (each return is dear on CPUs with return
+ * thunks), loops that would multiply the verifier's work live in global
+ * functions, which it checks once on their own.
  * On a fresh hit the frame becomes the answer in place (the rules of
  * vd_dns_answer_write(): query ID, RD/CD copied, the client's qname bytes,
  * TTLs lowered by whole seconds elapsed, AD only for DO/AD clients, OPT
@@ -166,10 +171,10 @@ __attribute__((noinline)) int vd_xdp_question(struct vd_xdp_scratch *s,
 	__u32 qwords = (qlen + 7) / 8;
 	__u32 nwords = (nl + 7) / 8;
 	__u64 sum = 0, hash = vd_hash_seed;
-#pragma clang loop unroll(full)
+#pragma clang loop unroll(disable)
 	for (__u32 i = 0; i < VD_XDP_NAME_WORDS + 1; i++) {
 		if (i >= qwords)
-			continue; /* not break: an early exit stops the unrolling */
+			break;
 		_Static_assert((VD_XDP_Q_OFF + 12) % 8 == 0, "question on a word");
 		__u64 w = s->qw[(VD_XDP_Q_OFF + 12) / 8 + i];
 		__u32 left = qlen - 8 * i;
@@ -279,12 +284,17 @@ static __always_inline int same_key(const struct vd_xdp_entry *e,
 	if (e->qkey.hdr != s->qk.hdr)
 		return 0;
 	__u32 nwords = ((__u32)s->qk.name_len + 7) / 8;
-	__u64 diff = 0;
-#pragma clang loop unroll(full)
-	for (__u32 i = 0; i < VD_XDP_NAME_WORDS; i++)
-		if (i < nwords)
-			diff |= e->qkey.name_w[i] ^ s->qk.name_w[i];
-	return diff == 0;
+	/* A plain loop: small code (an unrolled one costs instruction
+	 * cache on every packet); nwords is a fresh load, so what the loop
+	 * learns about it changes nothing the verifier tracks precisely. */
+#pragma clang loop unroll(disable)
+	for (__u32 i = 0; i < VD_XDP_NAME_WORDS; i++) {
+		if (i >= nwords)
+			break;
+		if (e->qkey.name_w[i] != s->qk.name_w[i])
+			return 0;
+	}
+	return 1;
 }
 
 /* Writes our OPT record into s->opt; returns its length. */
@@ -323,6 +333,57 @@ static __always_inline __u32 build_opt(struct vd_xdp_scratch *s,
 	return 11 + rdlen;
 }
 
+/* What vd_xdp_ttls() wrote: the new TTLs at even and odd offsets of the
+ * tail, for the checksum. */
+struct vd_xdp_ttl_sums {
+	__u64 even;
+	__u64 odd;
+};
+
+/*
+ * The TTLs of the answer in the frame, tail at frame offset tail_off:
+ * each lowered by the whole seconds elapsed, written straight into the
+ * frame (4-byte stores, no helper call).  Their checksum is summed into
+ * *ts (the tail's precomputed sum takes them as zero): a 32-bit value
+ * sums to itself modulo 0xffff, one at an odd offset to its byte swap.
+ * A global function: verified once on its own, one call per hit.
+ * Returns 0, or -1 for an inconsistent entry.
+ */
+__attribute__((noinline)) int vd_xdp_ttls(struct xdp_md *ctx,
+					  const struct vd_xdp_entry *e,
+					  __u32 tail_off, __u32 elapsed,
+					  struct vd_xdp_ttl_sums *ts)
+{
+	if (!ctx || !e || !ts)
+		return -1;
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u8 *tail = data + (tail_off & 0x3ff);
+	__u32 n_ttls = e->n_ttls;
+	__u64 even = 0, odd = 0;
+	for (__u32 i = 0; i < VD_XDP_MAX_TTLS; i++) {
+		if (i >= n_ttls)
+			break;
+		__u32 off = e->ttl_offs[i];
+		if (off > VD_XDP_ANSWER_MAX - 4)
+			return -1;
+		__u8 *t = tail + off;
+		if ((void *)(t + 4) > end)
+			return -1;
+		/* unaligned 4-byte accesses: fine for the JIT */
+		__u32 old = bpf_ntohl(*(const __u32 *)&e->tail[off]);
+		__u32 ttl = old > elapsed ? old - elapsed : 0;
+		if (off & 1)
+			odd += ttl;
+		else
+			even += ttl;
+		*(__u32 *)t = bpf_htonl(ttl);
+	}
+	ts->even = even;
+	ts->odd = odd;
+	return 0;
+}
+
 static __always_inline void maybe_prefetch(const struct vd_xdp_conf *conf,
 					   struct vd_xdp_entry *e, __u64 now,
 					   __u64 hits)
@@ -336,6 +397,68 @@ static __always_inline void maybe_prefetch(const struct vd_xdp_conf *conf,
 	if (__sync_val_compare_and_swap(&e->prefetch_sent, 0, 1) != 0)
 		return;
 	bpf_ringbuf_output(&vd_xdp_prefetch, &e->qkey, sizeof(e->qkey), 0);
+}
+
+/* The destination is a VIP: exact address, or the family's wildcard
+ * (all-zero address), on the VIP's port. */
+static __always_inline int is_vip(const struct vd_xdp_conf *conf,
+				  struct vd_xdp_vip *vip)
+{
+	if (conf->vip_mode == VD_XDP_VIP_TABLE) {
+		__u32 n = conf->n_vips;
+		const __u32 *a = (const __u32 *)vip->addr; /* 4-aligned */
+		int found = 0;
+#pragma clang loop unroll(full)
+		for (__u32 i = 0; i < VD_XDP_FAST_VIPS; i++) {
+			const struct vd_xdp_vip *v = &conf->vips[i];
+			if (i >= n || v->family != vip->family ||
+			    v->port_be != vip->port_be)
+				continue;
+			const __u32 *w = (const __u32 *)v->addr;
+			__u32 any = w[0] | w[1] | w[2] | w[3];
+			__u32 diff = (w[0] ^ a[0]) | (w[1] ^ a[1]) |
+				     (w[2] ^ a[2]) | (w[3] ^ a[3]);
+			found |= diff == 0 || any == 0;
+		}
+		return found;
+	}
+	if (bpf_map_lookup_elem(&vd_xdp_vips, vip))
+		return 1;
+	__builtin_memset(vip->addr, 0, sizeof(vip->addr));
+	return bpf_map_lookup_elem(&vd_xdp_vips, vip) != NULL;
+}
+
+/* The ACL allows the client (action ALLOW, 0). */
+static __always_inline int acl_allows(const struct vd_xdp_conf *conf,
+				      const struct vd_xdp_pkt *p,
+				      const struct vd_xdp_acl_key *src)
+{
+	__u32 mode = conf->acl_mode;
+	if (mode == VD_XDP_ACL_ALL)
+		return 1;
+	if (mode == VD_XDP_ACL_TABLE) {
+		__u32 n = conf->n_acl;
+		__u64 a0 = p->src_w[0], a1 = p->src_w[1];
+		__u32 act = conf->acl_default;
+		int found = 0;
+		/* longest prefix first: the first match decides */
+#pragma clang loop unroll(full)
+		for (__u32 i = 0; i < VD_XDP_FAST_ACL; i++) {
+			const struct vd_xdp_acl_rule *r = &conf->acl[i];
+			if (found || i >= n || r->family != src->family)
+				continue;
+			if ((a0 & *(const __u64 *)&r->mask[0]) ==
+				    *(const __u64 *)&r->addr[0] &&
+			    (a1 & *(const __u64 *)&r->mask[8]) ==
+				    *(const __u64 *)&r->addr[8]) {
+				act = r->action;
+				found = 1;
+			}
+		}
+		return act == 0;
+	}
+	__u32 *act = bpf_map_lookup_elem(&vd_xdp_acl, src);
+	return act && *act == 0;
 }
 
 SEC("xdp")
@@ -364,23 +487,15 @@ int vd_xdp_main(struct xdp_md *ctx)
 	if (rc)
 		return pass(VD_XDP_CTR_MALFORMED);
 
-	/* VIP: exact address first, then the family's wildcard. */
-	if (!bpf_map_lookup_elem(&vd_xdp_vips, &vip)) {
-		__builtin_memset(vip.addr, 0, sizeof(vip.addr));
-		if (!bpf_map_lookup_elem(&vd_xdp_vips, &vip))
-			return pass(VD_XDP_CTR_NOT_VIP);
-	}
 	struct vd_xdp_conf *conf = bpf_map_lookup_elem(&vd_xdp_config, &zero);
 	if (!conf)
 		return pass(VD_XDP_CTR_ERROR);
+	if (!is_vip(conf, &vip))
+		return pass(VD_XDP_CTR_NOT_VIP);
 	/* The ACL before any DNS parsing, as on the socket path; clients
-	 * that get REFUSED or nothing are the socket path's business.  An
-	 * ACL that allows everyone costs no lookup. */
-	if (!conf->acl_all) {
-		__u32 *act = bpf_map_lookup_elem(&vd_xdp_acl, &src);
-		if (!act || *act != 0)
-			return pass(VD_XDP_CTR_ACL);
-	}
+	 * that get REFUSED or nothing are the socket path's business. */
+	if (!acl_allows(conf, &p, &src))
+		return pass(VD_XDP_CTR_ACL);
 
 	__u32 dns_len = p.dns_len;
 	if (dns_len < 12)
@@ -417,11 +532,15 @@ int vd_xdp_main(struct xdp_md *ctx)
 
 	/* Sizes: the client's buffer clamped to [512, ours], 512 without
 	 * EDNS (vd_dns_client_max_size); too big goes up for TC=1. */
+	/* Our OPT: 11 bytes, written straight into the frame below; with
+	 * NSID, built in the scratch and stored with the node-id. */
 	__u32 olen = 0;
+	__u32 nsid = 0;
 	if (qq.edns) {
 		if (qq.nsid && vd_nsid_len > VD_XDP_NSID_MAX)
 			return pass(VD_XDP_CTR_NSID);
-		olen = build_opt(s, &qq);
+		nsid = qq.nsid && vd_nsid_len;
+		olen = nsid ? build_opt(s, &qq) : 11;
 	}
 	__u32 max_size = DNS_UDP_MIN;
 	if (qq.edns) {
@@ -447,45 +566,42 @@ int vd_xdp_main(struct xdp_md *ctx)
 		goto error;
 	if (olen > sizeof(s->opt))
 		goto error;
-	if (olen && bpf_xdp_store_bytes(ctx, tail_off + tail_len, s->opt, olen))
+	if (nsid && bpf_xdp_store_bytes(ctx, tail_off + tail_len, s->opt, olen))
 		goto error;
 
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
+	/* The OPT record's fixed part (RFC 6891 6.1.2): root owner, type,
+	 * our buffer size as class, TTL = ext-rcode 0, version 0, DO echoed;
+	 * rdlen.  Its checksum, as if at an even offset, from the values. */
+	__u16 osize = vd_edns_size < DNS_UDP_MIN ? DNS_UDP_MIN : vd_edns_size;
+	__u16 oflags = qq.edns_flags & DNS_EDNS_DO;
+	__u32 ordlen = olen > 11 ? olen - 11 : 0;
+	if (olen && !nsid) {
+		__u8 *o = data + ((tail_off + tail_len) & 0x7ff);
+		if ((void *)(o + 11) > end)
+			goto error;
+		o[0] = 0;
+		o[1] = 0;
+		o[2] = DNS_T_OPT;
+		o[3] = osize >> 8;
+		o[4] = osize & 0xff;
+		o[5] = 0;
+		o[6] = 0;
+		o[7] = oflags >> 8;
+		o[8] = oflags & 0xff;
+		o[9] = 0;  /* rdlen: no options */
+		o[10] = 0;
+	}
 
 	/* TTLs, written straight into the frame: each lowered by the whole
 	 * seconds elapsed.  Their checksum is added here (the tail's
 	 * precomputed sum takes them as zero); a 32-bit value sums to
 	 * itself modulo 0xffff, and one at an odd offset to its swap. */
-	/* TTLs, written straight into the frame (unrolled: no call per
-	 * TTL): each lowered by the whole seconds elapsed.  Their checksum
-	 * is summed here (the tail's precomputed sum takes them as zero): a
-	 * 32-bit value sums to itself modulo 0xffff, one at an odd offset
-	 * to its byte swap. */
-	__u64 ttl_even = 0, ttl_odd = 0;
-	__u32 ttl_bad = 0;
-	__u8 *tail = data + (tail_off & 0x3ff);
-#pragma clang loop unroll(full)
-	for (__u32 i = 0; i < VD_XDP_MAX_TTLS; i++) {
-		if (i < n_ttls) {
-			__u32 off = e->ttl_offs[i];
-			__u8 *t = tail + (off & 0x7ff);
-			if (off > VD_XDP_ANSWER_MAX - 4 || (void *)(t + 4) > end) {
-				ttl_bad = 1;
-			} else {
-				/* unaligned 4-byte accesses: fine for the JIT */
-				__u32 old = bpf_ntohl(*(__u32 *)&e->tail[off]);
-				__u32 ttl = old > elapsed ? old - elapsed : 0;
-				if (off & 1)
-					ttl_odd += ttl;
-				else
-					ttl_even += ttl;
-				*(__u32 *)t = bpf_htonl(ttl);
-			}
-		}
-	}
-	if (ttl_bad)
+	struct vd_xdp_ttl_sums ts = {};
+	if (vd_xdp_ttls(ctx, e, tail_off, elapsed, &ts) != 0)
 		goto error;
+	__u64 ttl_even = ts.even, ttl_odd = ts.odd;
 
 	/* UDP checksum, incrementally: what stays (question), what was
 	 * precomputed (tail), what changes (TTLs, header, OPT). */
@@ -496,12 +612,17 @@ int vd_xdp_main(struct xdp_md *ctx)
 	sum += (qend & 1) ? swap16(tc) : tc;
 	/* OPT: the fixed 11 or 15 bytes here, the NSID bytes precomputed. */
 	if (olen) {
-		__u32 fixed = olen > 15 ? 15 : 11;
-		__u64 w0 = s->opt_w[0];
-		__u64 w1 = s->opt_w[1] & HEAD_MASK(fixed - 8);
-		__u64 os = (w0 & 0xffffffff) + (w0 >> 32) + (w1 & 0xffffffff) +
-			   (w1 >> 32);
-		__u16 o16 = CSUM_TO_BE(vd_xdp_csum_fold(os));
+		/* byte pairs (0,1) (2,3) ... of the 11 (or 15) bytes */
+		__u64 os = ((__u32)DNS_T_OPT << 8 | osize >> 8) +
+			   ((__u32)(osize & 0xff) << 8) + (oflags >> 8) +
+			   ((__u32)(oflags & 0xff) << 8 | ordlen >> 8) +
+			   ((ordlen & 0xff) << 8);
+		if (nsid) { /* option code 3, option length */
+			__u32 nl = olen - 15;
+			os += ((__u32)DNS_OPT_NSID << 8 | nl >> 8) +
+			      ((nl & 0xff) << 8);
+		}
+		__u16 o16 = vd_xdp_csum_fold(os);
 		__u32 opt_pos = qend + tail_len;
 		sum += (opt_pos & 1) ? swap16(o16) : o16;
 		if (olen > 15) {

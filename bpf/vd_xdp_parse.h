@@ -25,6 +25,8 @@ struct vd_xdp_pkt {
 	__u32 dns_off; /* DNS message */
 	__u32 dns_len; /* as the UDP length says; frame may be longer (padding) */
 	__u32 family;  /* 4 or 6 */
+	__u32 pad;
+	__u64 src_w[2];  /* source address, as the ACL table compares it */
 };
 
 struct vd_xdp_vlan {
@@ -86,6 +88,9 @@ static __always_inline int vd_xdp_parse_ipv4(void *data, void *end,
 	src->prefixlen = 8 + 32;
 	src->family = 4;
 	__builtin_memcpy(src->addr, &ip->saddr, 4);
+	p->src_w[0] = 0;
+	p->src_w[1] = 0;
+	__builtin_memcpy(p->src_w, &ip->saddr, 4);
 	p->l4_off = p->l3_off + sizeof(*ip);
 	*l4_len = tot - sizeof(*ip);
 	return 0;
@@ -118,6 +123,7 @@ static __always_inline int vd_xdp_parse_ipv6(void *data, void *end,
 	src->prefixlen = 8 + 128;
 	src->family = 6;
 	__builtin_memcpy(src->addr, &ip6->saddr, 16);
+	__builtin_memcpy(p->src_w, &ip6->saddr, 16);
 	p->l4_off = p->l3_off + sizeof(*ip6);
 	*l4_len = plen;
 	return 0;

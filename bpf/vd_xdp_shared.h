@@ -57,8 +57,8 @@ _Static_assert(sizeof(struct vd_xdp_qkey) == 264, "vd_xdp_qkey layout");
 /* The hash: words are read in host order (the program and the daemon run
  * on one host); a multiply-xorshift per word and a murmur3 finaliser.
  * The same code is compiled into the BPF program (which mixes the name
- * words one per bpf_loop step, then calls vd_xdp_hash_final) and into
- * user space (vd_xdp_qkey_hash);
+ * words as it reads them in vd_xdp_question(), then calls
+ * vd_xdp_hash_final) and into user space (vd_xdp_qkey_hash);
  * tests/bpf/test_xdp_prog.c checks that both agree on random keys. */
 #ifdef __bpf__
 #ifndef __always_inline
@@ -163,14 +163,51 @@ struct vd_xdp_acl_key {
 };
 _Static_assert(sizeof(struct vd_xdp_acl_key) == 24, "vd_xdp_acl_key layout");
 
-/* Run-time settings (array map, one element); a reload rewrites it. */
+/* Small VIP and ACL sets are kept in the settings themselves and scanned
+ * (a few compares) instead of looked up in the hash map and the LPM trie
+ * (a helper call and a hash or trie walk each). */
+#define VD_XDP_FAST_VIPS 4
+#define VD_XDP_FAST_ACL 8
+
+/* An ACL rule of the fast table: addr is the prefix with its host bits
+ * clear, mask its netmask, both in network order. */
+struct vd_xdp_acl_rule {
+	__u8 family;   /* 4 or 6 */
+	__u8 action;   /* enum vd_acl_action; the program answers only 0 */
+	__u8 pad[2];
+	__u8 addr[16];
+	__u8 mask[16];
+};
+_Static_assert(sizeof(struct vd_xdp_acl_rule) == 36, "vd_xdp_acl_rule layout");
+
+enum vd_xdp_vip_mode {
+	VD_XDP_VIP_MAP = 0,   /* the vd_xdp_vips map */
+	VD_XDP_VIP_TABLE = 1, /* vips[0..n_vips) */
+};
+enum vd_xdp_acl_mode {
+	VD_XDP_ACL_TRIE = 0,  /* the vd_xdp_acl LPM trie */
+	VD_XDP_ACL_ALL = 1,   /* every client allowed: nothing to look up */
+	VD_XDP_ACL_TABLE = 2, /* acl[0..n_acl), longest prefix first, then
+			       * acl_default */
+};
+
+/* Run-time settings (array map, one element); a reload rewrites it (after
+ * the maps, so a mode never points at a map not yet filled). */
 struct vd_xdp_conf {
 	__u32 prefetch;          /* 0 = never ask for refreshes */
 	__u32 prefetch_percent;  /* window: this % of the TTL before expiry */
 	__u32 prefetch_min_hits; /* XDP hits needed to ask */
-	__u32 acl_all;           /* 1: the ACL allows every client: no lookup */
+	__u32 acl_mode;          /* enum vd_xdp_acl_mode */
+	__u32 vip_mode;          /* enum vd_xdp_vip_mode */
+	__u32 n_vips;
+	__u32 n_acl;
+	__u32 acl_default;       /* enum vd_acl_action */
+	struct vd_xdp_vip vips[VD_XDP_FAST_VIPS];
+	struct vd_xdp_acl_rule acl[VD_XDP_FAST_ACL];
 };
-_Static_assert(sizeof(struct vd_xdp_conf) == 16, "vd_xdp_conf layout");
+_Static_assert(sizeof(struct vd_xdp_conf) ==
+		       32 + 20 * VD_XDP_FAST_VIPS + 36 * VD_XDP_FAST_ACL,
+	       "vd_xdp_conf layout");
 
 /* Prefetch request from the program (ring buffer record): the key of an
  * entry hit in its prefetch window often enough. */

@@ -135,26 +135,6 @@ static int fill_one(void *arg, const struct vd_cache_entry *e)
 
 /* ---- run-time maps ------------------------------------------------------ */
 
-static int vip_from_sa(const struct sockaddr_storage *ss, struct vd_xdp_vip *v)
-{
-	memset(v, 0, sizeof(*v));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
-		v->family = 4;
-		v->port_be = s->sin_port;
-		memcpy(v->addr, &s->sin_addr, 4);
-		return 0;
-	}
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
-		v->family = 6;
-		v->port_be = s->sin6_port;
-		memcpy(v->addr, &s->sin6_addr, 16);
-		return 0;
-	}
-	return -EAFNOSUPPORT;
-}
-
 /* Deletes every key of fd that keep() refuses.  Keys are collected first:
  * deleting while walking restarts the walk on hash maps. */
 static void prune_map(int fd, size_t key_size, size_t max,
@@ -203,7 +183,7 @@ static int set_vips(struct vd_xdp *x, const struct vd_xdp_opts *o)
 	uint32_t one = 1;
 	int fd = bpf_map__fd(x->skel->maps.vd_xdp_vips);
 	for (size_t i = 0; i < o->n_vips && n < VD_XDP_MAX_VIPS; i++) {
-		if (vip_from_sa(&o->vips[i], &vips[n]) != 0)
+		if (vd_xdp_vip_from_sa(&o->vips[i], &vips[n]) != 0)
 			continue;
 		if (bpf_map_update_elem(fd, &vips[n], &one, BPF_ANY) != 0)
 			return -errno;
@@ -248,30 +228,13 @@ static int set_acl(struct vd_xdp *x, const struct vd_xdp_opts *o)
 	return 0;
 }
 
-/* Every client allowed: the program skips the LPM lookup.  set_acl()
- * runs before set_conf(), so the trie is complete whenever the flag is
- * cleared. */
-static uint32_t acl_allows_all(const struct vd_acl *acl)
-{
-	if (!acl)
-		return 1;
-	if (acl->default_action != VD_ACL_ALLOW)
-		return 0;
-	for (size_t i = 0; i < acl->n_rules; i++)
-		if (acl->rules[i].action != VD_ACL_ALLOW)
-			return 0;
-	return 1;
-}
-
 static int set_conf(struct vd_xdp *x, const struct vd_xdp_opts *o)
 {
 	uint32_t zero = 0;
-	struct vd_xdp_conf c = {
-		.prefetch = o->prefetch,
-		.prefetch_percent = o->prefetch_percent,
-		.prefetch_min_hits = o->prefetch_min_hits,
-		.acl_all = acl_allows_all(o->acl),
-	};
+	struct vd_xdp_conf c;
+	/* The maps are complete (set_vips, set_acl ran first) whichever mode
+	 * the program switches to. */
+	vd_xdp_conf_build(o, &c);
 	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.vd_xdp_config),
 				&zero, &c, BPF_ANY) != 0)
 		return -errno;

@@ -3,6 +3,8 @@
  * bpf/vd_xdp.bpf.c wants it.  Pure functions, unit-testable without BPF.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "dataplane/xdp/xdp.h"
@@ -95,4 +97,120 @@ int vd_xdp_entry_build(const uint8_t *key, size_t key_len,
 		memset(t + v->ttl_offs[i], 0, 4);
 	v->tail_csum = vd_xdp_csum16(t, v->tail_len);
 	return 0;
+}
+
+/* ---- run-time settings (vd_xdp_conf) ------------------------------------ */
+
+int vd_xdp_vip_from_sa(const struct sockaddr_storage *ss, struct vd_xdp_vip *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+		v->family = 4;
+		v->port_be = s->sin_port;
+		memcpy(v->addr, &s->sin_addr, 4);
+		return 0;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+		v->family = 6;
+		v->port_be = s->sin6_port;
+		memcpy(v->addr, &s->sin6_addr, 16);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+/* Every client allowed: the program looks nothing up. */
+static bool acl_allows_all(const struct vd_acl *acl)
+{
+	if (!acl)
+		return true;
+	if (acl->default_action != VD_ACL_ALLOW)
+		return false;
+	for (size_t i = 0; i < acl->n_rules; i++)
+		if (acl->rules[i].action != VD_ACL_ALLOW)
+			return false;
+	return true;
+}
+
+/* The ACL as the program's fast table: rules longest prefix first (the
+ * first match is the longest, as in the trie); a later rule for the same
+ * prefix replaces an earlier one, as in the trie.  Returns false when it
+ * does not fit (the trie is used then). */
+static bool acl_table(const struct vd_acl *acl, struct vd_xdp_conf *c)
+{
+	struct vd_xdp_acl_rule t[VD_XDP_FAST_ACL];
+	unsigned plen[VD_XDP_FAST_ACL];
+	size_t n = 0;
+	for (size_t i = 0; i < acl->n_rules; i++) {
+		const struct vd_acl_rule *r = &acl->rules[i];
+		struct vd_xdp_acl_rule x;
+		memset(&x, 0, sizeof(x));
+		x.family = r->family == AF_INET ? 4 : 6;
+		x.action = r->action;
+		unsigned bits = r->prefix_len;
+		unsigned alen = x.family == 4 ? 4 : 16;
+		for (unsigned b = 0; b < 16; b++) {
+			unsigned m = bits >= 8 * (b + 1) ? 8
+				     : bits > 8 * b    ? bits - 8 * b
+							: 0;
+			x.mask[b] = (uint8_t)(0xff00u >> m);
+			x.addr[b] = (uint8_t)((b < alen ? r->addr[b] : 0) & x.mask[b]);
+		}
+		size_t j = 0;
+		while (j < n && !(t[j].family == x.family && plen[j] == bits &&
+				  memcmp(t[j].addr, x.addr, 16) == 0))
+			j++;
+		if (j == n) {
+			if (n == VD_XDP_FAST_ACL)
+				return false;
+			n++;
+		}
+		t[j] = x;
+		plen[j] = bits;
+	}
+	for (size_t i = 1; i < n; i++) /* stable: longest prefix first */
+		for (size_t j = i; j > 0 && plen[j - 1] < plen[j]; j--) {
+			struct vd_xdp_acl_rule tr = t[j];
+			unsigned tp = plen[j];
+			t[j] = t[j - 1];
+			plen[j] = plen[j - 1];
+			t[j - 1] = tr;
+			plen[j - 1] = tp;
+		}
+	memcpy(c->acl, t, n * sizeof(t[0]));
+	c->n_acl = (uint32_t)n;
+	c->acl_default = acl->default_action;
+	return true;
+}
+
+void vd_xdp_conf_build(const struct vd_xdp_opts *o, struct vd_xdp_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->prefetch = o->prefetch;
+	c->prefetch_percent = o->prefetch_percent;
+	c->prefetch_min_hits = o->prefetch_min_hits;
+	if (acl_allows_all(o->acl))
+		c->acl_mode = VD_XDP_ACL_ALL;
+	else if (acl_table(o->acl, c))
+		c->acl_mode = VD_XDP_ACL_TABLE;
+	else
+		c->acl_mode = VD_XDP_ACL_TRIE;
+	size_t nv = 0;
+	for (size_t i = 0; i < o->n_vips && nv <= VD_XDP_FAST_VIPS; i++) {
+		struct vd_xdp_vip v;
+		if (vd_xdp_vip_from_sa(&o->vips[i], &v) != 0)
+			continue;
+		if (nv < VD_XDP_FAST_VIPS)
+			c->vips[nv] = v;
+		nv++;
+	}
+	if (nv <= VD_XDP_FAST_VIPS) {
+		c->vip_mode = VD_XDP_VIP_TABLE;
+		c->n_vips = (uint32_t)nv;
+	} else {
+		c->vip_mode = VD_XDP_VIP_MAP;
+		memset(c->vips, 0, sizeof(c->vips));
+	}
 }

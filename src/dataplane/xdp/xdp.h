@@ -118,6 +118,15 @@ int vd_xdp_entry_build(const uint8_t *key, size_t key_len,
 		       uint64_t expire_ns, unsigned max_answer, uint64_t seed,
 		       uint64_t *k, struct vd_xdp_entry *v);
 
+/* A VIP socket address in the program's form; 0 or -EAFNOSUPPORT. */
+int vd_xdp_vip_from_sa(const struct sockaddr_storage *ss, struct vd_xdp_vip *v);
+
+/* The run-time settings the program reads from opts: prefetch, and the
+ * VIPs and the ACL as small tables when they fit (VD_XDP_FAST_*), else the
+ * modes that send the program to the maps (which set_vips/set_acl keep
+ * full in any case). */
+void vd_xdp_conf_build(const struct vd_xdp_opts *o, struct vd_xdp_conf *c);
+
 /* Ones'-complement sum of len bytes as 16-bit big-endian words starting
  * at an even offset, folded to 16 bits (not inverted). */
 uint16_t vd_xdp_csum16(const uint8_t *p, size_t len);

@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
+#include "dataplane/xdp/xdp_daemon.h"
 #include "metrics/registry.h"
 #include "vd_build.h"
 #if VD_HAVE_XDP
@@ -756,20 +757,23 @@ void vd_anycast_daemon_tick(struct vd_daemon *d)
 	}
 	struct vd_stats s;
 	vd_daemon_stats(d, &s);
-	uint64_t q = s.queries_udp + s.queries_tcp;
+	/* Traffic the XDP program answers never reaches the workers: a
+	 * drain that only watched them could end while queries still
+	 * arrive.  Every packet the program saw counts. */
+	uint64_t xc[VD_XDP_CTR_MAX];
+	size_t attached;
+	bool xdp_on = vd_xdp_daemon_counters(d, xc, &attached);
+	uint64_t q = s.queries_udp + s.queries_tcp + xc[VD_XDP_CTR_HIT];
 	if (q != a->last_queries) {
 		a->last_queries = q;
 		atomic_store(&a->last_query_ns, now);
 	}
 	bool xdp_ok = true;
-#if VD_HAVE_XDP
 	rcu_read_lock();
 	const struct vd_settings *st = rcu_dereference(d->settings);
 	if (st->cfg.n_xdp_interfaces)
-		xdp_ok = d->xdp && vd_xdp_attached(d->xdp) ==
-					   st->cfg.n_xdp_interfaces;
+		xdp_ok = xdp_on && attached == st->cfg.n_xdp_interfaces;
 	rcu_read_unlock();
-#endif
 	atomic_store(&a->xdp_ok, xdp_ok);
 }
 

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/compiler.h"
 #include "daemon/daemon.h"
+#include "dataplane/xdp/xdp_daemon.h"
 #include "dns/query.h"
 #include "vd_build.h"
 
@@ -135,6 +136,19 @@ static int cmd_stats(struct vd_ctl *c, struct evbuffer *out)
 		"cache.flushed=%" PRIu64 "\n",
 		s.outstanding, cs.entries, cs.bytes, cs.inserts, cs.replaces,
 		cs.evictions, cs.expirations, cs.flushed);
+	uint64_t xc[VD_XDP_CTR_MAX];
+	size_t xdp_ifaces;
+	if (vd_xdp_daemon_counters(c->d, xc, &xdp_ifaces)) {
+		static const char *const names[VD_XDP_CTR_MAX] = {
+#define VD_XDP_CTR_NAME(id, name) [VD_XDP_CTR_##id] = name,
+			VD_XDP_COUNTERS(VD_XDP_CTR_NAME)
+#undef VD_XDP_CTR_NAME
+		};
+		evbuffer_add_printf(out, "xdp.interfaces=%zu\n", xdp_ifaces);
+		for (unsigned k = 0; k < VD_XDP_CTR_MAX; k++)
+			evbuffer_add_printf(out, "xdp.%s=%" PRIu64 "\n",
+					    names[k], xc[k]);
+	}
 	return 0;
 }
 
@@ -353,16 +367,24 @@ static int cmd_health(struct vd_ctl *c, struct evbuffer *out)
 				 " timeouts)",
 				 s.recursion_failures, s.recursion_timeouts);
 	}
+	uint64_t xc[VD_XDP_CTR_MAX];
+	size_t xdp_ifaces;
+	char xdp[96] = "not configured";
+	if (vd_xdp_daemon_counters(c->d, xc, &xdp_ifaces))
+		snprintf(xdp, sizeof(xdp),
+			 "attached to %zu interface(s), %" PRIu64 " answered",
+			 xdp_ifaces, xc[VD_XDP_CTR_HIT]);
 	evbuffer_add_printf(out,
 		"%s\n"
 		"workers: %u of %u running\n"
 		"listeners: %u udp, %u tcp sockets (data plane: socket)\n"
 		"recursion: %s\n"
 		"recursions in flight: %" PRIu64 "\n"
-		"xdp: not configured\n"
+		"xdp: %s\n"
 		"anycast: %s\n",
 		!healthy ? "unhealthy" : degraded ? "degraded" : "healthy",
-		running, c->d->n_workers, udp, tcp, rec, s.outstanding, anycast);
+		running, c->d->n_workers, udp, tcp, rec, s.outstanding, xdp,
+		anycast);
 	return 0;
 }
 

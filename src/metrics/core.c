@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/compiler.h"
 #include "daemon/daemon.h"
+#include "dataplane/xdp/xdp_daemon.h"
 #include "metrics/metrics.h"
 #include "vd_build.h"
 
@@ -124,6 +125,16 @@ void vd_metrics_core_collect(void *arg, struct vd_metrics_out *o)
 	vd_metrics_sample_u64(f, (struct vd_metrics_label[]){
 				      {"transport", "tcp"}, {"dataplane", "socket"}},
 			      2, s.queries_tcp);
+	/* XDP answers are queries too; every other outcome goes up to the
+	 * socket path and is counted there again. */
+	uint64_t xc[VD_XDP_CTR_MAX];
+	size_t xdp_ifaces;
+	bool xdp_on = vd_xdp_daemon_counters(d, xc, &xdp_ifaces);
+	if (xdp_on)
+		vd_metrics_sample_u64(f, (struct vd_metrics_label[]){
+					      {"transport", "udp"},
+					      {"dataplane", "xdp"}},
+				      2, xc[VD_XDP_CTR_HIT]);
 	f = vd_metrics_family(o, "vipdns_listeners", VD_METRICS_GAUGE,
 			      "Sockets answering queries, by transport and data "
 			      "plane (one per address per worker).");
@@ -250,4 +261,23 @@ void vd_metrics_core_collect(void *arg, struct vd_metrics_out *o)
 	histogram(o, "vipdns_recursion_time_seconds",
 		  "Time recursive resolutions took (prefetches included).",
 		  &s.recursion_time);
+	if (xdp_on) {
+		static const char *const names[VD_XDP_CTR_MAX] = {
+#define VD_XDP_CTR_NAME(id, name) [VD_XDP_CTR_##id] = name,
+			VD_XDP_COUNTERS(VD_XDP_CTR_NAME)
+#undef VD_XDP_CTR_NAME
+		};
+		f = vd_metrics_family(o, "vipdns_xdp_packets_total",
+				      VD_METRICS_COUNTER,
+				      "Packets the XDP program saw, by outcome "
+				      "(hit = answered in the driver; the rest "
+				      "went up to the socket path).");
+		for (unsigned k = 0; k < VD_XDP_CTR_MAX; k++)
+			vd_metrics_sample_u64(f, (struct vd_metrics_label[]){
+						      {"outcome", names[k]}},
+					      1, xc[k]);
+		gauge(o, "vipdns_xdp_interfaces",
+		      "Interfaces the XDP program is attached to.",
+		      (double)xdp_ifaces);
+	}
 }

@@ -51,6 +51,11 @@ h1=$(ctr hit)
 info "XDP answered $((h1 - h0)) of $(wc -l <"$WORK/xdp") corpus queries"
 if ((h1 - h0 > 50)); then pass "XDP answered most of the corpus ($((h1 - h0)))"
 else fail "XDP answered most of the corpus (only $((h1 - h0)))"; fi
+# The daemon reports the program's counters too (vipdnsctl stats, metrics).
+sh=$(in_node 1 "$CTL" -s "$(dirname "$NODE1_CONF")/control.sock" stats |
+     sed -n 's/^xdp\.hit=//p')
+if [[ -n $sh ]] && ((sh >= h1)); then pass "vipdnsctl stats reports xdp.hit=$sh (program: $h1)"
+else fail "vipdnsctl stats reports the XDP hits (got '${sh}', program: $h1)"; fi
 reload_conf without
 if attached; then fail "reload without xdp-interface detaches"; else pass "reload without xdp-interface detaches"; fi
 in_client $DIFF run "$WORK/socket"

@@ -14,6 +14,7 @@
 #include "dataplane/xdp/xdp_daemon.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +28,16 @@
 #include "resolve/resolve.h"
 #include "vd_build.h"
 
+
 #if VD_HAVE_XDP
+
+/*
+ * d->xdp is replaced by a reload, which may run on the control thread
+ * (vipdnsctl reload) while the main thread ticks and the metrics and
+ * anycast threads read counters: every use of it is under this lock.
+ * Held only for short, non-blocking work (map reads, ring drains).
+ */
+static pthread_mutex_t xdp_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct prefetch_job {
 	struct vd_worker *w;
@@ -70,7 +80,9 @@ int vd_xdp_daemon_apply(struct vd_daemon *d)
 {
 	struct vd_xdp_opts o;
 	settings_to_opts(d->settings, &o);
+	pthread_mutex_lock(&xdp_lock);
 	int rc = vd_xdp_apply(&d->xdp, &o, d->cache);
+	pthread_mutex_unlock(&xdp_lock);
 	if (rc != 0)
 		vd_log(VD_LOG_ERR, "xdp: fast path off (%s); the socket path "
 				   "answers everything", strerror(-rc));
@@ -150,19 +162,42 @@ static void on_prefetch(void *arg, const uint8_t *key, size_t key_len)
 
 void vd_xdp_daemon_tick(struct vd_daemon *d)
 {
+	pthread_mutex_lock(&xdp_lock);
 	(void)vd_xdp_drain_prefetch(d->xdp, on_prefetch, d);
+	pthread_mutex_unlock(&xdp_lock);
+}
+
+bool vd_xdp_daemon_counters(struct vd_daemon *d,
+			    uint64_t out[VD_XDP_CTR_MAX], size_t *attached)
+{
+	pthread_mutex_lock(&xdp_lock);
+	bool on = d->xdp != NULL;
+	if (on) {
+		vd_xdp_get_counters(d->xdp, out);
+		*attached = vd_xdp_attached(d->xdp);
+	} else {
+		memset(out, 0, sizeof(uint64_t) * VD_XDP_CTR_MAX);
+		*attached = 0;
+	}
+	pthread_mutex_unlock(&xdp_lock);
+	return on;
 }
 
 void vd_xdp_daemon_log_stats(struct vd_daemon *d)
 {
-	if (!d->xdp)
-		return;
 	uint64_t c[VD_XDP_CTR_MAX];
 	struct vd_xdp_mirror_stats ms;
 	char line[1024];
 	size_t n = 0;
+	pthread_mutex_lock(&xdp_lock);
+	if (!d->xdp) {
+		pthread_mutex_unlock(&xdp_lock);
+		return;
+	}
 	vd_xdp_get_counters(d->xdp, c);
 	vd_xdp_get_mirror_stats(d->xdp, &ms);
+	size_t attached = vd_xdp_attached(d->xdp);
+	pthread_mutex_unlock(&xdp_lock);
 	for (unsigned i = 0; i < VD_XDP_CTR_MAX && n < sizeof(line); i++)
 		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s %llu",
 				      vd_xdp_counter_name(i),
@@ -170,15 +205,17 @@ void vd_xdp_daemon_log_stats(struct vd_daemon *d)
 	vd_log(VD_LOG_NOTICE,
 	       "stats: xdp interfaces %zu%s mirrored %llu skipped %llu "
 	       "removed %llu map-failures %llu",
-	       vd_xdp_attached(d->xdp), line, (unsigned long long)ms.mirrored,
+	       attached, line, (unsigned long long)ms.mirrored,
 	       (unsigned long long)ms.skipped, (unsigned long long)ms.removed,
 	       (unsigned long long)ms.failures);
 }
 
 void vd_xdp_daemon_stop(struct vd_daemon *d)
 {
+	pthread_mutex_lock(&xdp_lock);
 	vd_xdp_stop(d->xdp);
 	d->xdp = NULL;
+	pthread_mutex_unlock(&xdp_lock);
 }
 
 #else /* !VD_HAVE_XDP */
@@ -200,6 +237,15 @@ void vd_xdp_daemon_tick(struct vd_daemon *d)
 void vd_xdp_daemon_log_stats(struct vd_daemon *d)
 {
 	(void)d;
+}
+
+bool vd_xdp_daemon_counters(struct vd_daemon *d,
+			    uint64_t out[VD_XDP_CTR_MAX], size_t *attached)
+{
+	(void)d;
+	memset(out, 0, sizeof(uint64_t) * VD_XDP_CTR_MAX);
+	*attached = 0;
+	return false;
 }
 
 void vd_xdp_daemon_stop(struct vd_daemon *d)

@@ -1,10 +1,17 @@
 /*
  * Glue between the daemon and the XDP fast path: settings -> vd_xdp_opts,
  * prefetch requests from the program -> a worker's resolver, counters ->
- * the stats log.  All functions run on the daemon's main thread.
+ * the stats log and the other threads that report them.  Thread safe:
+ * every function takes one lock around d->xdp, which a reload replaces.
  */
 #ifndef VD_DATAPLANE_XDP_XDP_DAEMON_H
 #define VD_DATAPLANE_XDP_XDP_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vd_xdp_shared.h"
 
 struct vd_daemon;
 
@@ -16,6 +23,11 @@ int vd_xdp_daemon_apply(struct vd_daemon *d);
 void vd_xdp_daemon_tick(struct vd_daemon *d);
 /* Logs one "xdp:" line with the counters (SIGUSR1 and exit). */
 void vd_xdp_daemon_log_stats(struct vd_daemon *d);
+/* Copies the program's counters (VD_XDP_CTR_*, summed over CPUs) and the
+ * number of interfaces it is attached to.  Returns false (zeros) when the
+ * fast path is off. */
+bool vd_xdp_daemon_counters(struct vd_daemon *d,
+			    uint64_t out[VD_XDP_CTR_MAX], size_t *attached);
 /* Detaches and frees.  Before the cache is destroyed. */
 void vd_xdp_daemon_stop(struct vd_daemon *d);
 

@@ -748,6 +748,21 @@ static int set_listen(struct parse *ps, const struct opt *o, const char *v)
 		sin->sin_port = htons((uint16_t)port);
 		l.addr_len = sizeof(*sin);
 	}
+	/*
+	 * A wildcard socket would answer a query sent to a VIP from
+	 * whatever address the route picks (we do not carry IP_PKTINFO
+	 * through recvmmsg/sendmmsg), and clients drop such answers: every
+	 * service address is named.
+	 */
+	if (!strcmp(o->name, "listen") &&
+	    ((l.addr.ss_family == AF_INET &&
+	      ((struct sockaddr_in *)&l.addr)->sin_addr.s_addr == INADDR_ANY) ||
+	     (l.addr.ss_family == AF_INET6 &&
+	      IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&l.addr)->sin6_addr))))
+		return fail(ps, "%s: \"%s\" is a wildcard; name each service "
+				"address (answers from a wildcard socket leave "
+				"from the wrong source address)", o->name,
+			    show(v).s);
 	/* Caught here, with a line number, instead of as EADDRINUSE later. */
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		if (cfg->listen[i].addr_len == l.addr_len &&

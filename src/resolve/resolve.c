@@ -610,8 +610,10 @@ unsigned vd_res_outstanding(const struct vd_res *r)
  * Gives up a recursion at recursion-timeout: its waiters are answered
  * (stale or SERVFAIL) and libunbound is told not to call back, so a name
  * whose servers never answer does not hold a place under max-recursions
- * for as long as libunbound keeps retrying; libunbound bounds its own
- * work (num-queries-per-thread).
+ * for as long as libunbound keeps retrying.  Note that for contexts on an
+ * event base ub_cancel() only suppresses the callback: libunbound's mesh
+ * finishes the work on its own timeouts, so upstream work in flight can
+ * exceed max-recursions by the recursions given up on within that time.
  */
 static void cancel_pending(struct vd_res *r, struct res_pending *p)
 {

@@ -351,6 +351,14 @@ int vd_dns_answer_normalise(const uint8_t *in, size_t len,
 		}
 		if (n_main == 0)
 			life = opts->servfail_ttl;
+		if (have_soa) {
+			/* A CNAME chain ending in no data (RFC 2308 5): the
+			 * negative part lives by the SOA rules, not longer. */
+			uint32_t neg = VD_MIN(VD_MIN(soa_ttl, soa_min),
+					      opts->max_neg_ttl);
+			vd_put_u32(out + soa_ttl_off, neg);
+			life = VD_MIN(life, neg);
+		}
 		break;
 	case VD_DNS_ANSWER_NXDOMAIN:
 	case VD_DNS_ANSWER_NODATA:

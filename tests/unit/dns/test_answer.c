@@ -345,6 +345,52 @@ Test(normalise, nxdomain_lifetime_from_soa)
 	cr_assert_eq(s.meta.ttl, 100, "SOA TTL smaller than MINIMUM");
 }
 
+/* CNAME to a name with no data of the type: NOERROR, classified positive
+ * (the answer section has the CNAME), but the negative part must live by
+ * the SOA rules (RFC 2308 5), not by the SOA's TTL alone. */
+Test(normalise, cname_to_nodata_uses_soa_minimum)
+{
+	struct pkt p;
+	struct vd_dns_query q;
+	struct stored s;
+	struct rr_view v[4];
+	query_for(&q, "\5alias\7example\3com", 19, 1);
+
+	p_hdr(&p, 9, QR | RD | RA, 1, 1, 1, 0);
+	p_name(&p, "alias.example.com"); /* example.com at 18 */
+	p_u16(&p, 1);
+	p_u16(&p, 1);
+	p_ptr(&p, 12);
+	size_t cname_rdlen = p.len + 8;
+	p_rr(&p, 5, 1, 3000, 0);
+	size_t start = p.len;
+	p_labels(&p, "target", 0);
+	p_ptr(&p, 18);
+	p_set_u16(&p, cname_rdlen, (unsigned)(p.len - start));
+	p_ptr(&p, 18);
+	size_t soa_rdlen = p.len + 8;
+	p_rr(&p, 6, 1, 600, 0);
+	start = p.len;
+	p_labels(&p, "ns", 0);
+	p_ptr(&p, 18);
+	p_labels(&p, "hostmaster", 0);
+	p_ptr(&p, 18);
+	p_u32(&p, 1);
+	p_u32(&p, 7200);
+	p_u32(&p, 3600);
+	p_u32(&p, 1209600);
+	p_u32(&p, 60); /* MINIMUM */
+	p_set_u16(&p, soa_rdlen, (unsigned)(p.len - start));
+
+	cr_assert_eq(norm(&p, &q, &norm_default, &s), 0);
+	cr_assert_eq(s.meta.kind, VD_DNS_ANSWER_POSITIVE);
+	cr_assert_eq(s.meta.ttl, 60, "lifetime %u, want the SOA MINIMUM",
+		     s.meta.ttl);
+	cr_assert_eq(walk(s.wire, s.meta.wire_len, v, 4), 2);
+	cr_assert_eq(v[0].ttl, 3000, "the CNAME keeps its own TTL");
+	cr_assert_eq(v[1].ttl, 60, "the stored SOA counts down from 60");
+}
+
 Test(normalise, nodata_and_no_soa)
 {
 	struct pkt p;

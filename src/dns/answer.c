@@ -490,6 +490,18 @@ size_t vd_dns_answer_write(const uint8_t *stored,
 	if (!vd_dns_query_do(q) && !(q->flags & VD_DNS_F_AD))
 		flags &= (uint16_t)~VD_DNS_F_AD;
 
+	/* NSID and EDE are extras (RFC 5001, 8914): an answer that fits
+	 * without them goes out without them rather than truncated. */
+	if (q->has_edns && (size_t)meta->wire_len + olen > limit &&
+	    (plan.nsid || plan.ede)) {
+		struct opt_plan lean = plan;
+		lean.nsid = lean.ede = false;
+		size_t lean_len = opt_len(opts, &lean);
+		if ((size_t)meta->wire_len + lean_len <= limit) {
+			plan = lean;
+			olen = lean_len;
+		}
+	}
 	if ((size_t)meta->wire_len + olen <= limit) {
 		for (size_t i = 0; i < meta->n_ttls; i++)
 			if (vd_fails_assert(ttl_offs[i] >= qend &&

@@ -775,6 +775,36 @@ Test(write, truncates_to_max_size)
 	cr_assert_leq(n, s.meta.wire_len);
 }
 
+/* An answer that fits without its extras (EDE, NSID) is sent without
+ * them rather than truncated: the client would otherwise retry over TCP
+ * for the sake of an informational option. */
+Test(write, drops_extras_before_truncating)
+{
+	struct stored s;
+	struct vd_dns_query q;
+	uint8_t out[2048];
+	struct vd_dns_resp_opts o = resp_default;
+	stored_positive(&s);
+	query_for(&q, WWW_MIXED, 17, 1);
+	q.has_edns = true;
+	q.edns_flags = 0x8000;
+	o.ede = 3;
+
+	/* Room for the answer and a bare OPT (11 bytes), not for EDE. */
+	o.max_size = (uint16_t)(s.meta.wire_len + 11);
+	size_t n = vd_dns_answer_write(s.wire, &s.meta, s.ttl_offs, &q, 0, &o,
+				       out, sizeof(out));
+	cr_assert_eq(n, s.meta.wire_len + 11u, "got %zu", n);
+	cr_assert_eq(g_u16(out, 2) & TC, 0, "not truncated");
+	cr_assert_eq(g_u16(out, n - 2), 0, "OPT without options");
+
+	/* With room, EDE is there. */
+	o.max_size = 4096;
+	n = vd_dns_answer_write(s.wire, &s.meta, s.ttl_offs, &q, 0, &o, out,
+				sizeof(out));
+	cr_assert_gt(n, s.meta.wire_len + 11u);
+}
+
 Test(write, negative_answer)
 {
 	struct pkt p;

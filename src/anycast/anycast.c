@@ -179,6 +179,14 @@ static void write_bird_config(struct vd_anycast *a, const struct vd_config *cfg)
 		vd_log(VD_LOG_INFO, "anycast: wrote %s", cfg->bird_config);
 }
 
+/* A reload may rewrite the path under the lock: copy it out under it. */
+static void bird_socket_of(struct vd_anycast *a, char out[VD_CONFIG_STR_MAX])
+{
+	pthread_mutex_lock(&a->lock);
+	memcpy(out, a->bird_socket, VD_CONFIG_STR_MAX);
+	pthread_mutex_unlock(&a->lock);
+}
+
 /* Writes the include for announce/drain and asks BIRD to reconfigure.
  * Called without the lock.  0 when BIRD took it. */
 static int bird_apply(struct vd_anycast *a, const struct vd_anycast_vip *vips,
@@ -192,10 +200,12 @@ static int bird_apply(struct vd_anycast *a, const struct vd_anycast_vip *vips,
 		snprintf(err, errlen, "%.120s: %.60s", a->announce_file, strerror(-rc));
 		return rc;
 	}
-	rc = vd_anycast_birdc(a->bird_socket, "configure", BIRD_TIMEOUT_MS,
-			      reply, sizeof(reply));
+	char sock[VD_CONFIG_STR_MAX];
+	bird_socket_of(a, sock);
+	rc = vd_anycast_birdc(sock, "configure", BIRD_TIMEOUT_MS, reply,
+			      sizeof(reply));
 	if (rc < 0) {
-		snprintf(err, errlen, "BIRD at %.110s: %.60s", a->bird_socket,
+		snprintf(err, errlen, "BIRD at %.110s: %.60s", sock,
 			 strerror(-rc));
 		return rc;
 	}
@@ -268,7 +278,9 @@ static void probe_all(struct vd_anycast *a)
 
 	unsigned running = 0;
 	for (unsigned w = 0; w < d->n_workers; w++)
-		running += d->workers[w]->started && !d->workers[w]->stopping;
+		running += d->workers[w]->started &&
+			   !atomic_load_explicit(&d->workers[w]->stopping,
+						 memory_order_relaxed);
 	bool xdp_ok = atomic_load(&a->xdp_ok);
 
 	for (size_t i = 0; i < n; i++) {
@@ -417,7 +429,9 @@ static void *health_thread(void *arg)
 		if (now - a->last_poll_ns >= BIRD_POLL_NS) {
 			char text[8192];
 			a->last_poll_ns = now;
-			int rc = vd_anycast_birdc(a->bird_socket, "show protocols",
+			char sock[VD_CONFIG_STR_MAX];
+			bird_socket_of(a, sock);
+			int rc = vd_anycast_birdc(sock, "show protocols",
 						  BIRD_TIMEOUT_MS, text,
 						  sizeof(text));
 			if (rc >= 0 && rc < 8000) {
@@ -553,8 +567,10 @@ static int ctl_bird(void *arg, const struct vd_ctl_request *req,
 		char *text = malloc(65536);
 		if (!text)
 			return -ENOMEM;
-		int rc = vd_anycast_birdc(a->bird_socket, cmds[i],
-					  BIRD_TIMEOUT_MS, text, 65536);
+		char sock[VD_CONFIG_STR_MAX];
+		bird_socket_of(a, sock);
+		int rc = vd_anycast_birdc(sock, cmds[i], BIRD_TIMEOUT_MS, text,
+					  65536);
 		evbuffer_add_printf(out, "\n# birdc %s\n", cmds[i]);
 		if (rc < 0)
 			evbuffer_add_printf(out, "(BIRD not reachable: %s)\n",

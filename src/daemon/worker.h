@@ -8,6 +8,7 @@
 #define VD_DAEMON_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,7 +41,7 @@ struct vd_worker {
 	struct vd_tcp_conn *tcp_list;
 	struct event *stop_timer;
 	uint64_t stop_deadline_ns;
-	bool stopping;
+	_Atomic bool stopping; /* read by the anycast health thread */
 	struct vd_stats stats;
 };
 

@@ -251,6 +251,15 @@ static int reload_locked(struct vd_daemon *d)
 	return 0;
 }
 
+void vd_daemon_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
 int vd_daemon_run(struct vd_daemon *d)
 {
 	for (unsigned i = 0; i < d->n_workers; i++) {
@@ -271,11 +280,7 @@ int vd_daemon_run(struct vd_daemon *d)
 	vd_log(VD_LOG_NOTICE, "vipdnsd %s ready", VD_VERSION);
 
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
+	vd_daemon_signal_set(&set);
 	bool draining = false; /* SIGTERM taken, anycast drain running */
 	for (;;) {
 		struct timespec tick = {.tv_sec = 0,

@@ -6,6 +6,7 @@
 #ifndef VD_DAEMON_DAEMON_H
 #define VD_DAEMON_DAEMON_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -37,6 +38,9 @@ struct vd_daemon {
 int vd_daemon_init(struct vd_daemon *d, const struct vd_config *cfg,
 		   const char *config_path);
 int vd_daemon_drop_privileges(struct vd_daemon *d);
+/* The signals the main thread takes synchronously (TERM, INT, HUP, USR1):
+ * blocked in main() before any thread starts, waited for in run. */
+void vd_daemon_signal_set(sigset_t *set);
 /* Starts the worker threads, then runs signals and housekeeping on the
  * calling thread until SIGTERM/SIGINT.  Returns the exit status. */
 int vd_daemon_run(struct vd_daemon *d);

@@ -45,6 +45,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=benchmarks/common.sh
+source "$HERE/common.sh"
 ROOTDIR=$(cd "$HERE/.." && pwd)
 LAB=$ROOTDIR/tests/lab/lab.sh
 
@@ -139,124 +141,22 @@ ip -n "$NS_ROUTER" link set dev c0 xdpdrv obj "$PASS_OBJ" sec xdp ||
 ip -n "$NS_ROUTER" link set dev n1 xdpdrv obj "$PASS_OBJ" sec xdp ||
   die "attaching XDP_PASS to $NS_ROUTER/n1 failed"
 
-# The hit set: names of the lab hierarchy, signed and unsigned, several
-# types.  kxdpgun sends EDNS without options, which the fast path answers.
-cat >"$WORK/hits.txt" <<'EOF'
-www.lab. A
-www.lab. AAAA
-mail.lab. A
-mx.lab. MX
-www.sub.lab. A
-www.example. A
-www.secure.example. A
-www.secure.example. AAAA
-EOF
-
 # ------------------------------------------------------------------ resolvers
-vipdnsd_conf() {   # vipdnsd_conf xdp|socket
-  cat <<EOF
-listen = $VIP
-threads = 1
-so-rcvbuf = 8M
-so-sndbuf = 8M
-root-hints = $ROOT_HINTS
-trust-anchor-file = $TRUST_ANCHOR
-acl = 192.0.2.0/24 allow
-dnssec = yes
-qname-minimisation = yes
-aggressive-nsec = yes
-use-caps-for-id = yes
-cache-size = 64M
-prefetch = no
-serve-stale = no
-log-level = warning
-control-socket =
-EOF
-  [[ $1 != xdp ]] || echo "xdp-interface = dn0"
-}
+bench_write_hits "$WORK/hits.txt"
 
-unbound_conf() {
-  cat <<EOF
-server:
-  interface: $VIP
-  interface-automatic: no
-  port: 53
-  do-ip6: no
-  do-tcp: yes
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "$WORK"
-  pidfile: ""
-  use-syslog: no
-  logfile: ""
-  verbosity: 0
-  val-log-level: 0
-  num-threads: 1
-  so-reuseport: no
-  so-rcvbuf: 8m
-  so-sndbuf: 8m
-  root-hints: "$ROOT_HINTS"
-  trust-anchor-file: "$TRUST_ANCHOR"
-  module-config: "validator iterator"
-  access-control: 192.0.2.0/24 allow
-  qname-minimisation: yes
-  aggressive-nsec: yes
-  use-caps-for-id: yes
-  harden-glue: yes
-  harden-dnssec-stripped: yes
-  harden-below-nxdomain: yes
-  harden-large-queries: yes
-  harden-short-bufsize: yes
-  edns-buffer-size: 1232
-  minimal-responses: yes
-  prefetch: no
-  serve-expired: no
-  msg-cache-size: 64m
-  rrset-cache-size: 64m
-remote-control:
-  control-enable: no
-EOF
-}
-
-vipdnsd_conf xdp >"$WORK/vipdns-xdp.conf"
-vipdnsd_conf socket >"$WORK/vipdns-socket.conf"
+vipdnsd_conf "xdp-interface = dn0" >"$WORK/vipdns-xdp.conf"
+vipdnsd_conf >"$WORK/vipdns-socket.conf"
 unbound_conf >"$WORK/unbound.conf"
 "$VIPDNSD" -t -c "$WORK/vipdns-xdp.conf" >/dev/null || die "vipdnsd rejects $WORK/vipdns-xdp.conf"
 unbound-checkconf "$WORK/unbound.conf" >/dev/null || die "unbound rejects $WORK/unbound.conf"
 
 start_resolver() {   # start_resolver vipdnsd-xdp|vipdnsd-socket|unbound
-  local r=$1
-  case $r in
+  case $1 in
     vipdnsd-xdp|vipdnsd-socket)
-      ip netns exec "$NS_NODE" taskset -c "$RES_CPU" "$VIPDNSD" -c "$WORK/${r/vipdnsd-/vipdns-}.conf" \
-        </dev/null >>"$WORK/$r.log" 2>&1 & ;;
+      bench_start_resolver "$1" "$NS_CLIENT" "$VIPDNSD" -c "$WORK/${1/vipdnsd-/vipdns-}.conf" ;;
     unbound)
-      ip netns exec "$NS_NODE" taskset -c "$RES_CPU" unbound -d -c "$WORK/unbound.conf" \
-        </dev/null >>"$WORK/$r.log" 2>&1 & ;;
+      bench_start_resolver "$1" "$NS_CLIENT" unbound -d -c "$WORK/unbound.conf" ;;
   esac
-  RES_PID=$!   # ip netns exec and taskset exec the daemon: same PID
-  local t=0
-  until ip netns exec "$NS_CLIENT" dig +time=1 +tries=1 @"$VIP" . SOA 2>/dev/null | grep -q 'status: '; do
-    kill -0 "$RES_PID" 2>/dev/null || { tail -n 20 "$WORK/$r.log" >&2; die "$r exited"; }
-    ((t++ < 150)) || die "$r does not answer on $VIP"
-    sleep 0.1
-  done
-  [[ $(ip netns identify "$RES_PID") == "$NS_NODE" ]] || die "PID $RES_PID is not $r in $NS_NODE"
-}
-
-stop_resolver() {
-  [[ -n $RES_PID ]] || return 0
-  local t=0
-  if kill -0 "$RES_PID" 2>/dev/null; then
-    kill -TERM "$RES_PID" 2>/dev/null || true
-    while kill -0 "$RES_PID" 2>/dev/null; do
-      ((t++ < 100)) || { kill -KILL "$RES_PID" 2>/dev/null || true; break; }
-      sleep 0.05
-    done
-  fi
-  wait "$RES_PID" 2>/dev/null || true
-  RES_PID=""
 }
 
 warm() {

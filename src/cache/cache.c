@@ -50,9 +50,27 @@
  */
 #define VD_CACHE_OVERHEAD 48
 
-/* Initial and minimum bucket count (power of two); the table grows and
- * shrinks itself (CDS_LFHT_AUTO_RESIZE). */
+/*
+ * The bucket count is ours to set, from the byte budget, not liburcu's to
+ * find.  Its automatic resizing (CDS_LFHT_AUTO_RESIZE) misjudges this
+ * table: with node accounting it grows only when the count reaches eight
+ * times the buckets at a power of two, so chains average up to eight nodes
+ * (a cache miss each) just below every threshold; without accounting it
+ * grows fourfold on any chain of three, which a full table at load factor
+ * one meets by chance every few inserts, and so grows without bound.
+ * The budget bounds the entry count: no entry charges less than about 220
+ * bytes (struct, header, key, the smallest answer, VD_CACHE_OVERHEAD), so
+ * one bucket per VD_CACHE_BYTES_PER_BUCKET of budget keeps the load
+ * factor near or below one whatever the mix, and lookups cost the same at
+ * 10k entries as at millions.  A bucket is 16 bytes: 6% of the budget,
+ * counted in VD_CACHE_OVERHEAD.
+ */
+#define VD_CACHE_BYTES_PER_BUCKET 256UL
 #define VD_CACHE_HT_MIN_BUCKETS 1024UL
+/* 2^26 buckets = a 16 GiB budget; past it the load factor rises slowly.
+ * Also the reserved (not committed) size of liburcu's mmap bucket
+ * allocator, which it picks for tables bounded like this. */
+#define VD_CACHE_HT_MAX_BUCKETS (1UL << 26)
 
 /* Long flushes drop and retake the RCU read lock this often so grace
  * periods (and so the freeing of what was removed) keep progressing. */
@@ -81,6 +99,10 @@ struct vd_cache_heap_item {
 
 struct vd_cache {
 	struct cds_lfht *ht;
+	/* Bucket count asked of the table; set at create, raised by
+	 * vd_cache_set_opts() under resize_lock, read by stats. */
+	_Atomic size_t buckets;
+	pthread_mutex_t resize_lock;
 
 	/* Read without the lock (early -E2BIG, stats); written under it. */
 	_Atomic size_t max_bytes;
@@ -510,15 +532,21 @@ struct vd_cache *vd_cache_create(const struct vd_cache_opts *opts)
 		free(c);
 		return NULL;
 	}
+	if (pthread_mutex_init(&c->resize_lock, NULL) != 0) {
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		return NULL;
+	}
 	CDS_INIT_LIST_HEAD(&c->ring);
 	c->hand = &c->ring;
 	atomic_init(&c->max_bytes, opts->max_bytes);
 	atomic_init(&c->stale_max_ns, opts->stale_max_ns);
 
-	c->ht = cds_lfht_new(VD_CACHE_HT_MIN_BUCKETS, VD_CACHE_HT_MIN_BUCKETS,
-			     0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
-			     NULL);
+	atomic_init(&c->buckets, vd_cache_buckets_for(opts->max_bytes));
+	c->ht = cds_lfht_new(atomic_load(&c->buckets), VD_CACHE_HT_MIN_BUCKETS,
+			     VD_CACHE_HT_MAX_BUCKETS, 0, NULL);
 	if (!c->ht) {
+		pthread_mutex_destroy(&c->resize_lock);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 		return NULL;
@@ -548,6 +576,7 @@ void vd_cache_destroy(struct vd_cache *c)
 	if (cds_lfht_destroy(c->ht, NULL) != 0)
 		vd_log(VD_LOG_ERR, "cache: hash table not empty at destroy");
 	free(c->heap);
+	pthread_mutex_destroy(&c->resize_lock);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -562,6 +591,29 @@ void vd_cache_set_opts(struct vd_cache *c, const struct vd_cache_opts *opts)
 	atomic_store_explicit(&c->stale_max_ns, opts->stale_max_ns,
 			      memory_order_relaxed);
 	pthread_mutex_unlock(&c->lock);
+
+	/* A larger budget gets its buckets now; a smaller one keeps them
+	 * (shrinking saves little and would cost a resize on the next
+	 * increase).  The resize is concurrent with readers and writers;
+	 * only its caller waits, for grace periods, outside any read section
+	 * and outside c->lock so inserts go on meanwhile. */
+	size_t want = vd_cache_buckets_for(opts->max_bytes);
+	pthread_mutex_lock(&c->resize_lock);
+	if (want > atomic_load(&c->buckets)) {
+		cds_lfht_resize(c->ht, want);
+		atomic_store(&c->buckets, want);
+	}
+	pthread_mutex_unlock(&c->resize_lock);
+}
+
+size_t vd_cache_buckets_for(size_t max_bytes)
+{
+	size_t want = max_bytes / VD_CACHE_BYTES_PER_BUCKET;
+	size_t n = VD_CACHE_HT_MIN_BUCKETS;
+
+	while (n < want && n < VD_CACHE_HT_MAX_BUCKETS)
+		n <<= 1;
+	return n;
 }
 
 void vd_cache_set_observer(struct vd_cache *c, vd_cache_observer_fn fn,
@@ -830,6 +882,7 @@ void vd_cache_get_stats(struct vd_cache *c, struct vd_cache_stats *st)
 	st->evictions = ctr_get(&c->evictions);
 	st->expirations = ctr_get(&c->expirations);
 	st->flushed = ctr_get(&c->flushed);
+	st->buckets = atomic_load_explicit(&c->buckets, memory_order_relaxed);
 }
 
 void vd_cache_foreach(struct vd_cache *c, vd_cache_visit_fn fn, void *arg)

@@ -89,6 +89,7 @@ struct vd_cache_stats {
 	uint64_t evictions;     /* removed for the byte budget */
 	uint64_t expirations;   /* removed past expiry (+ stale window) */
 	uint64_t flushed;       /* removed by operator flushes */
+	uint64_t buckets;       /* hash buckets (vd_cache_buckets_for) */
 };
 
 /* Returns NULL on allocation failure. */
@@ -97,11 +98,20 @@ struct vd_cache *vd_cache_create(const struct vd_cache_opts *opts);
  * No reader or writer may still use the cache.  NULL is a no-op. */
 void vd_cache_destroy(struct vd_cache *c);
 /* New budget or stale window (config reload).  Thread safe.  A smaller
- * budget is enforced by the next insert or vd_cache_maintain(). */
+ * budget is enforced by the next insert or vd_cache_maintain().  A larger
+ * one grows the hash table to vd_cache_buckets_for() the new budget before
+ * returning: the caller must be outside any RCU read section (it waits for
+ * grace periods); readers and writers go on meanwhile. */
 void vd_cache_set_opts(struct vd_cache *c, const struct vd_cache_opts *opts);
 /* fn NULL = none.  Takes effect for the next change. */
 void vd_cache_set_observer(struct vd_cache *c, vd_cache_observer_fn fn,
 			   void *arg);
+
+/* The hash table's bucket count for a byte budget: one bucket per 256
+ * bytes (no entry charges less), a power of two in [1024, 2^26].  The
+ * table never resizes itself; the budget sets its size, so a lookup walks
+ * about one node whatever the number of entries. */
+size_t vd_cache_buckets_for(size_t max_bytes);
 
 /* SipHash-1-3 of key under a random per-process key (seeded from
  * getrandom() on first use), so clients cannot aim names at one chain.

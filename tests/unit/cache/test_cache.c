@@ -644,3 +644,58 @@ Test(cache, foreach_visits_all_and_stops_early)
 	cr_assert_eq(n, 3);
 	vd_cache_destroy(c);
 }
+
+/*
+ * The hash table is sized from the budget (it does not resize itself): a
+ * budget full of the smallest entries the cache can hold must not load it
+ * past about one entry per bucket, or lookups slow down with the size.
+ */
+Test(cache, buckets_follow_the_budget)
+{
+	cr_assert_eq(vd_cache_buckets_for(0), 1024);
+	cr_assert_eq(vd_cache_buckets_for(64u << 20), (64u << 20) / 256);
+	cr_assert_eq(vd_cache_buckets_for((64u << 20) + 256), (128u << 20) / 256);
+	cr_assert_eq(vd_cache_buckets_for(SIZE_MAX), 1UL << 26);
+
+	size_t budget = 4u << 20;
+	struct vd_cache *c = mk(budget, 0);
+	struct vd_cache_stats st;
+	vd_cache_get_stats(c, &st);
+	cr_assert_eq(st.buckets, vd_cache_buckets_for(budget));
+
+	/* One-letter names, a bare header and question: the least charge. */
+	char name[16];
+	for (unsigned i = 0; i < 200000; i++) {
+		snprintf(name, sizeof(name), "%x", i);
+		struct t_key k = t_mkkey(0, T_QA, name);
+		struct vd_dns_answer_meta m = { 0 };
+		uint8_t wire[12 + 16 + 4] = { 0 };
+		m.wire_len = (uint16_t)(12 + (k.len - VD_DNS_KEY_HDR) + 4);
+		m.qname_len = (uint8_t)(k.len - VD_DNS_KEY_HDR);
+		m.ttl = 300;
+		cr_assert_eq(vd_cache_insert(c, k.b, k.len, k.hash, wire, &m,
+					     NULL, T_NS),
+			     0);
+	}
+	vd_cache_get_stats(c, &st);
+	cr_assert_gt(st.evictions, 0, "the budget must be full");
+	cr_assert_leq(st.entries * 4, st.buckets * 5,
+		      "%llu entries in %llu buckets",
+		      (unsigned long long)st.entries,
+		      (unsigned long long)st.buckets);
+
+	/* A reload with a larger budget grows the table at once. */
+	struct vd_cache_opts o = { .max_bytes = budget * 8, .stale_max_ns = 0 };
+	vd_cache_set_opts(c, &o);
+	vd_cache_get_stats(c, &st);
+	cr_assert_eq(st.buckets, vd_cache_buckets_for(budget * 8));
+	/* and still finds what it held */
+	struct t_key k = t_mkkey(0, T_QA, "30d3f"); /* one of the last */
+	cr_assert_eq(t_get(c, &k), 0);
+	/* a smaller one keeps the buckets it has */
+	o.max_bytes = budget;
+	vd_cache_set_opts(c, &o);
+	vd_cache_get_stats(c, &st);
+	cr_assert_eq(st.buckets, vd_cache_buckets_for(budget * 8));
+	vd_cache_destroy(c);
+}

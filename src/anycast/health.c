@@ -11,66 +11,47 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/compiler.h"
+#include "dns/query.h"
 
 static const char *const rcode_names[16] = {
 	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
 	"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
 };
 
-/* Encodes a dotted name into wire labels.  Returns the length, or -1. */
-static int put_name(uint8_t *out, size_t cap, const char *name)
-{
-	size_t o = 0;
-	const char *p = name;
-	while (*p) {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-		if (l == 0 || l > 63 || o + l + 2 > cap)
-			return -1;
-		out[o++] = (uint8_t)l;
-		memcpy(out + o, p, l);
-		o += l;
-		p += l;
-		if (*p == '.')
-			p++;
-	}
-	if (o + 1 > cap)
-		return -1;
-	out[o++] = 0;
-	return (int)o;
-}
-
 int vd_anycast_probe(const struct vd_anycast_vip *vip, uint16_t port,
 		     const struct vd_anycast_canary *canary,
 		     unsigned timeout_ms, char *why, size_t whylen)
 {
-	uint8_t q[300], a[1500];
-	char name[300];
+	uint8_t q[12 + sizeof(canary->wire) + 4], a[1500];
+	char name[VD_DNS_NAME_MAX * 4 + 2];
 	uint16_t id;
 	int fd = -1, rc;
 
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 		id = (uint16_t)vd_now_ns();
-	if (canary->random_label) {
-		uint32_t r;
-		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-			r = (uint32_t)vd_now_ns();
-		snprintf(name, sizeof(name), "vdhc-%08x%s", r, canary->name + 1);
-	} else {
-		snprintf(name, sizeof(name), "%s", canary->name);
-	}
 	/* header: id, RD, one question */
 	memset(q, 0, 12);
 	q[0] = (uint8_t)(id >> 8);
 	q[1] = (uint8_t)id;
 	q[2] = 0x01;
 	q[5] = 1;
-	int nl = strcmp(name, ".") == 0 ? (q[12] = 0, 1)
-					 : put_name(q + 12, sizeof(q) - 16, name);
-	if (nl < 0) {
-		snprintf(why, whylen, "bad canary name %s", name);
+	if (vd_fails_assert(canary->wire_len > 0 &&
+			    canary->wire_len <= sizeof(canary->wire)))
 		return -EINVAL;
+	memcpy(q + 12, canary->wire, canary->wire_len);
+	if (canary->random_label) {
+		static const char hex[] = "0123456789abcdef";
+		uint32_t r;
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			r = (uint32_t)vd_now_ns();
+		for (int i = 0; i < 8; i++)
+			q[12 + VD_ANYCAST_CANARY_RANDOM_OFF + i] =
+				(uint8_t)hex[(r >> (28 - 4 * i)) & 0xf];
 	}
+	if (vd_dns_name_to_str(q + 12, canary->wire_len, name, sizeof(name)) < 0)
+		snprintf(name, sizeof(name), "%s", canary->name);
+	int nl = canary->wire_len;
 	size_t qlen = 12 + (size_t)nl;
 	q[qlen++] = (uint8_t)(canary->qtype >> 8);
 	q[qlen++] = (uint8_t)canary->qtype;

@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "dns/query.h"
+
 #define MAX_TOKENS 24
 
 static int fail(const char **why, const char *reason)
@@ -232,6 +234,20 @@ int vd_anycast_canary_parse(const char *s, struct vd_anycast_canary *out,
 	out->random_label = name[0] == '*';
 	snprintf(out->name, sizeof(out->name), "%.*s",
 		 (int)sizeof(out->name) - 1, name);
+	/* The name as the probe will send it, by the resolver's own name
+	 * code: empty labels, labels over 63 bytes and names over 255 (a
+	 * "*." one counted with the probe's label) fail here, not in every
+	 * probe with the VIPs withdrawn. */
+	char probe[sizeof(name) + sizeof(VD_ANYCAST_CANARY_RANDOM_LABEL)];
+	snprintf(probe, sizeof(probe), "%s%s",
+		 out->random_label ? VD_ANYCAST_CANARY_RANDOM_LABEL : "",
+		 name + (out->random_label ? 1 : 0));
+	int wl = vd_dns_name_from_str(probe, out->wire, sizeof(out->wire));
+	if (wl < 0)
+		return fail(why, "bad name: empty label, label over 63 bytes "
+				 "or name over 255 bytes (a leading \"*.\" "
+				 "counts as a 13-byte label)");
+	out->wire_len = (uint16_t)wl;
 	out->qtype = 0;
 	for (size_t i = 0; i < sizeof(qtypes) / sizeof(qtypes[0]); i++)
 		if (!strcasecmp(type, qtypes[i].name))

@@ -56,8 +56,17 @@ struct vd_anycast_neighbor {
 /* health-canary = NAME [TYPE]; a leading "*." asks a fresh random label
  * under NAME each time, so the cache cannot answer it and the check
  * proves recursion to the authorities works. */
+/* A "*." canary is probed as VD_ANYCAST_CANARY_RANDOM_LABEL (eight hex
+ * digits filled per probe) in place of the '*'. */
+#define VD_ANYCAST_CANARY_RANDOM_LABEL "vdhc-00000000"
+#define VD_ANYCAST_CANARY_RANDOM_OFF 6 /* first hex digit, in wire[] */
+
 struct vd_anycast_canary {
 	char name[256]; /* as written, "*." included */
+	/* What the probe asks: encoded once by the parser, so a name the
+	 * probe could not send never passes a config check. */
+	uint8_t wire[255];
+	uint16_t wire_len;
 	uint16_t qtype;
 	bool random_label;
 };

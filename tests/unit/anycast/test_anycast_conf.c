@@ -90,6 +90,60 @@ Test(anycast_parse, canary)
 	cr_assert_eq(vd_anycast_canary_parse("www.lab PTRX", &c, &why), -EINVAL);
 }
 
+/* Names the probe cannot send must fail the config check, or every VIP
+ * stays withdrawn behind a config that "vipdnsd -t" accepted. */
+Test(anycast_parse, canary_rejects_what_the_probe_cannot_send)
+{
+	struct vd_anycast_canary c;
+	const char *why = NULL;
+	char name[300];
+
+	cr_assert_eq(vd_anycast_canary_parse(".lab A", &c, &why), -EINVAL,
+		     "empty first label");
+	cr_assert_eq(vd_anycast_canary_parse("*..lab A", &c, &why), -EINVAL);
+	/* a 64-byte label */
+	memset(name, 'a', 64);
+	snprintf(name + 64, sizeof(name) - 64, ".lab A");
+	cr_assert_eq(vd_anycast_canary_parse(name, &c, &why), -EINVAL,
+		     "label over 63");
+	/* 63 is fine */
+	snprintf(name + 63, sizeof(name) - 63, ".lab A");
+	cr_assert_eq(vd_anycast_canary_parse(name, &c, &why), 0);
+
+	/* 250 characters: a valid name of 252 wire bytes, but "*." plus it
+	 * is probed with a 13-byte label in place of the '*': 264 bytes. */
+	size_t n = 0;
+	for (int i = 0; i < 5; i++) {
+		memset(name + n, 'b', 49);
+		n += 49;
+		name[n++] = '.';
+	}
+	snprintf(name + n, sizeof(name) - n, "lab A");
+	cr_assert_eq(vd_anycast_canary_parse(name, &c, &why), 0);
+	char star[320];
+	snprintf(star, sizeof(star), "*.%s", name);
+	cr_assert_eq(vd_anycast_canary_parse(star, &c, &why), -EINVAL,
+		     "*. name past 255 bytes as probed");
+}
+
+/* The parser encodes what the probe sends: a "*." canary carries the
+ * probe's random label, eight hex digits at a fixed place. */
+Test(anycast_parse, canary_wire_is_the_probe_question)
+{
+	struct vd_anycast_canary c;
+	const char *why = NULL;
+	static const uint8_t want[] = "\x0dvdhc-00000000\x03lab\x00";
+
+	cr_assert_eq(vd_anycast_canary_parse("*.Lab. A", &c, &why), 0);
+	cr_assert_eq(c.wire_len, sizeof(want) - 1);
+	cr_assert_arr_eq(c.wire, want, sizeof(want) - 1);
+	cr_assert_eq(c.wire[VD_ANYCAST_CANARY_RANDOM_OFF], '0');
+	cr_assert_eq(c.wire[VD_ANYCAST_CANARY_RANDOM_OFF - 1], '-');
+	cr_assert_eq(vd_anycast_canary_parse(". NS", &c, &why), 0);
+	cr_assert_eq(c.wire_len, 1);
+	cr_assert_eq(c.wire[0], 0);
+}
+
 static const char *const good_conf =
 	"anycast = yes\n"
 	"listen = 203.0.113.1\n"

@@ -13,8 +13,11 @@
 
 #include "dns/query.h"
 
-/* At most this many RRs (and so TTL offsets) in a stored answer. */
-#define VD_DNS_ANSWER_MAX_RRS 256
+/* Room for every RR a message can carry (and so every TTL offset): the
+ * smallest RR is 11 bytes (root owner, fixed part, empty RDATA) after a
+ * header and the shortest question.  A bound any smaller turns a large
+ * valid answer (a big TXT or A RRset, an ANY) into a failure. */
+#define VD_DNS_ANSWER_MAX_RRS ((VD_DNS_MSG_MAX - VD_DNS_HEADER_LEN - 5) / 11)
 
 enum vd_dns_answer_kind {
 	VD_DNS_ANSWER_POSITIVE = 0, /* NOERROR with data for the question */

@@ -591,6 +591,56 @@ static const struct vd_dns_resp_opts resp_default = {
 	.ede = -1,
 };
 
+/* A large valid RRset is an answer like any other, not a failure: 1000
+ * A records (12 kB compressed, over 256 RRs) normalise and are written
+ * back in full over TCP, and truncated for a UDP client. */
+Test(normalise, large_rrset_is_served)
+{
+	static struct pkt p; /* more than the helper's 8 kB: built by hand */
+	static uint8_t in[20000], wire[VD_DNS_MSG_MAX], out[VD_DNS_MSG_MAX];
+	static uint16_t offs[VD_DNS_ANSWER_MAX_RRS];
+	struct vd_dns_query q;
+	struct vd_dns_answer_meta m;
+	const unsigned n = 1000;
+
+	p_hdr(&p, 0x1234, 0x8180, 1, 0, 0, 0);
+	p_name(&p, "www.example.com");
+	p_u16(&p, 1);
+	p_u16(&p, 1);
+	memcpy(in, p.b, p.len);
+	size_t len = p.len;
+	for (unsigned i = 0; i < n; i++) {
+		static const uint8_t rr[] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 44,
+					      0, 4, 192, 0, 2, 0 };
+		memcpy(in + len, rr, sizeof(rr));
+		in[len + sizeof(rr) - 1] = (uint8_t)i;
+		in[len + sizeof(rr) - 2] = (uint8_t)(i >> 8);
+		len += sizeof(rr);
+	}
+	in[6] = (uint8_t)(n >> 8);
+	in[7] = (uint8_t)n;
+	query_for(&q, "\3www\7example\3com", 17, 1);
+	cr_assert_eq(vd_dns_answer_normalise(in, len, &q, &norm_default, wire,
+					     sizeof(wire), offs,
+					     VD_DNS_ANSWER_MAX_RRS, &m),
+		     0);
+	cr_assert_eq(m.kind, VD_DNS_ANSWER_POSITIVE);
+	cr_assert_eq(m.n_ttls, n);
+	cr_assert_eq(g_u16(wire, 6), n);
+
+	struct vd_dns_resp_opts tcp = resp_default;
+	tcp.max_size = 65535;
+	size_t w = vd_dns_answer_write(wire, &m, offs, &q, 0, &tcp, out,
+				       sizeof(out));
+	cr_assert_gt(w, 12 * n);
+	cr_assert_eq(g_u16(out, 6), n, "every record over TCP");
+	cr_assert_eq(out[2] & 0x02, 0, "no TC over TCP");
+	w = vd_dns_answer_write(wire, &m, offs, &q, 0, &resp_default, out,
+				sizeof(out));
+	cr_assert_leq(w, 1232);
+	cr_assert_neq(out[2] & 0x02, 0, "TC for a UDP client");
+}
+
 static void stored_positive(struct stored *s)
 {
 	struct pkt p;

@@ -96,7 +96,12 @@ section "kill -9 vipdnsd on node2 (lifetime expiry -> withdraw)"
 load_bg 10 "$WORK/kill.out"; sleep 2
 kill -KILL "$(node_pid 2)"
 ms=$(time_until 10 no_path 2)
-check "node2's route leaves the router within 3 s (${ms} ms)" eval "((ms <= 3000))"
+# The bound is the mechanism's, not a guess: the VIP's lifetime (2 s, the
+# lab's vip-lifetime default) runs out in the kernel, whose address expiry
+# work runs about once a second, then BIRD withdraws and the router drops
+# the path (~0.1 s idle).  On a loaded 2-core machine the last two steps
+# were seen taking 1.1 s, so 2 s of slack over the lifetime.
+check "node2's route leaves the router within the VIP lifetime + 2 s (${ms} ms)" eval "((ms <= 4000))"
 check "node1 and node3 keep it" eval '[[ $(paths) == "n1 n3" ]]'
 wait "$LOAD_PID"
 info "load: $(cat "$WORK/kill.out")"
@@ -114,7 +119,11 @@ ms=$(time_until 15 no_path 3)
 check "node3 withdraws (${ms} ms), BGP session stays up" eval "((ms < 15000))"
 echo "figure: upstream cut -> withdrawn after ${ms} ms"
 check "node3's BGP session is still Established" grep -q 'bgp vd_peer1: up Established' <<<"$(ctl 3 bird)"
-check "node1 and node2 keep the VIP" eval '[[ $(paths) == "n1 n2" ]]'
+# node2 came back moments ago: let the router settle (bounded), and name
+# what it holds if it does not.
+two_paths() { [[ $(paths) == "n1 n2" ]]; }
+time_until 5 two_paths >/dev/null || true
+check "node1 and node2 keep the VIP (router has: $(paths))" two_paths
 check "node3 keeps answering on its VIP locally (withdrawn, not dead)" \
   eval 'ip netns exec "$NS_NODE3" dig +time=1 +tries=1 -b 127.0.0.1 @"$VIP4" www.lab A | grep -q "status: "'
 ip -n "$NS_AUTH" link set n3 up

@@ -86,11 +86,15 @@ size_t vd_pipeline_answer_failure(struct vd_worker *w,
 {
 	const struct vd_settings *st = vd_worker_settings(w);
 	uint64_t now = vd_now_ns();
-	if (st->stale_max_ns) {
-		const struct vd_cache_entry *e =
-			vd_cache_lookup(w->daemon->cache, key, key_len, hash);
-		if (e && e->meta.kind != VD_DNS_ANSWER_SERVFAIL &&
-		    now <= e->expire_ns + st->stale_max_ns)
+	const struct vd_cache_entry *e =
+		vd_cache_lookup(w->daemon->cache, key, key_len, hash);
+	if (e && e->meta.kind != VD_DNS_ANSWER_SERVFAIL) {
+		/* Still fresh (another worker stored it meanwhile, or the
+		 * entry a failed prefetch was to refresh): the normal answer,
+		 * not one labelled stale. */
+		if (now < e->expire_ns)
+			return answer_entry(w, q, dest, e, now, false, out, cap);
+		if (st->stale_max_ns && now <= e->expire_ns + st->stale_max_ns)
 			return answer_entry(w, q, dest, e, now, true, out, cap);
 	}
 	struct vd_dns_resp_opts ro;

@@ -38,10 +38,17 @@ const char *const vd_res_builtin_anchors[] = {
  * letting a client's query try the authorities again. */
 #define RES_STALE_RECHECK_NS (30 * VD_NS_PER_SEC)
 #define RES_FREELIST_MAX 1024u
-/* Clients waiting on one recursion, and on all of a worker's: past these
- * a query is answered at once (stale or SERVFAIL) instead of holding
- * memory until the recursion ends. */
-#define RES_MAX_WAITERS_PER_RECURSION 1024u
+/*
+ * Clients waiting on all of a worker's recursions, per max-recursions:
+ * past this a query is answered at once (stale or SERVFAIL, counted as
+ * over_limit) instead of holding memory until its recursion ends.  The
+ * factor is Unbound's (mesh.c drops a query when its reply addresses pass
+ * 16 x num-queries-per-thread).  There is deliberately no bound per
+ * recursion: a name everybody asks at once (a popular name expiring, a
+ * client retrying) must not be SERVFAILed while its answer is on the way,
+ * and Unbound has no such bound either; the worker-wide one already
+ * limits the memory (one waiter is under 600 bytes).
+ */
 #define RES_MAX_WAITERS_PER_MAX_RECURSION 16u
 
 struct res_waiter {
@@ -271,6 +278,15 @@ static int prefetch_start(struct vd_res *r, const struct vd_dns_query *q,
 			  const uint8_t *key, size_t key_len, uint64_t hash,
 			  int slot);
 
+/* A prefetch that did not replace its entry lets a later hit try again. */
+static void prefetch_clear(struct vd_res *r, const struct res_pending *p)
+{
+	const struct vd_cache_entry *e =
+		vd_cache_lookup(r->w->daemon->cache, p->key, p->key_len, p->hash);
+	if (e)
+		atomic_store(&((struct vd_cache_entry *)e)->prefetching, 0);
+}
+
 /*
  * libunbound has no "skip the cache" flag, and the answer we want to
  * refresh came from its cache with the same expiry: asking the context
@@ -279,20 +295,50 @@ static int prefetch_start(struct vd_res *r, const struct vd_dns_query *q,
  * refreshes alternate between them, so one of the two holds a copy at
  * least one refresh old, long expired, and goes to the authorities.  A
  * result that expires no later than the entry it should refresh is such
- * a cached copy: drop it and ask the other context.  Returns true when the
- * result is to be dropped.
+ * a cached copy: it is not stored, and the other context is asked.
+ * Returns true when the result is not to be stored; *handed_on tells
+ * whether a second prefetch took over the entry's prefetching flag.
  */
 static bool prefetch_got_old(struct vd_res *r, const struct res_pending *p,
-			     const struct vd_dns_answer_meta *meta, uint64_t now)
+			     const struct vd_dns_answer_meta *meta, uint64_t now,
+			     bool *handed_on)
 {
 	const struct vd_cache_entry *old =
 		vd_cache_lookup(r->w->daemon->cache, p->key, p->key_len, p->hash);
 	if (!old || now + (uint64_t)meta->ttl * VD_NS_PER_SEC >
 			    old->expire_ns + VD_NS_PER_SEC)
 		return false;
-	if (p->pf_slot == 0)
-		(void)prefetch_start(r, &p->q, p->key, p->key_len, p->hash, 1);
+	if (p->pf_slot == 0 &&
+	    prefetch_start(r, &p->q, p->key, p->key_len, p->hash, 1) == 0)
+		*handed_on = true;
 	return true;
+}
+
+/* Answers every waiter of p as a failed recursion: fresh or stale from
+ * the cache when it can, else SERVFAIL with ede. */
+static void answer_all_failure(struct vd_res *r, struct res_pending *p,
+			       int ede, uint8_t *out)
+{
+	for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
+		answer_failure(r, p, wt, ede, out);
+}
+
+/*
+ * What libunbound reported, before anything reads the packet.  On error
+ * (rcode != 0) unbound-event.h says not to inspect it: libunbound then
+ * hands over its receive buffer as it stands, which can be the last
+ * upstream reply, unvalidated, carrying the very question we asked.
+ * RFC 8509 key-sentinel failures come as sec 0 with why_bogus set; any
+ * why_bogus means the validator rejected the answer.
+ */
+static bool result_failed(int rcode, int sec, const char *why_bogus, int *ede)
+{
+	if (sec == 1 || why_bogus) {
+		*ede = VD_DNS_EDE_DNSSEC_BOGUS;
+		return true;
+	}
+	*ede = VD_DNS_EDE_NO_REACHABLE_AUTHORITY;
+	return rcode != 0;
 }
 
 static void res_done(void *arg, int rcode, void *packet, int packet_len,
@@ -313,31 +359,6 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 		free(p);
 		return;
 	}
-	/*
-	 * Answering a waiter must not lead back here, but should it ever
-	 * (a data plane starting a recursion that libunbound completes
-	 * synchronously), the nested call gets scratch of its own rather
-	 * than overwrite the answer the outer one is still handing out.
-	 */
-	struct res_bufs *b = &r->bufs, *heap = NULL;
-	if (r->done_depth > 0) {
-		heap = malloc(sizeof(*heap));
-		if (!heap) {
-			pending_unlink(r, p);
-			ctxs_put(r, p->ctxs);
-			for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
-				vd_pipeline_release(w, &wt->dest);
-			release_waiters(r, p);
-			if (p->starting)
-				p->finished_early = true;
-			else
-				free(p);
-			return;
-		}
-		b = heap;
-	}
-	r->done_depth++;
-
 	rcu_read_lock();
 	const struct vd_settings *st = vd_worker_settings(w);
 	uint64_t now = vd_now_ns();
@@ -346,6 +367,30 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 	 * stored: they may come from the cache an operator just flushed. */
 	bool current = p->gen == r->gen;
 	ctxs_put(r, p->ctxs);
+	int ede;
+	bool failed = result_failed(rcode, sec, why_bogus, &ede);
+	bool handed_on = false; /* a second prefetch owns the flag now */
+
+	/*
+	 * Answering a waiter must not lead back here, but should it ever
+	 * (a data plane starting a recursion that libunbound completes
+	 * synchronously), the nested call gets scratch of its own rather
+	 * than overwrite the answer the outer one is still handing out.
+	 * Without memory for it the waiters still get their one answer:
+	 * a failure answer needs only the out buffer, which the outer call
+	 * has finished with once it is sending.
+	 */
+	struct res_bufs *b = &r->bufs, *heap = NULL;
+	if (r->done_depth > 0) {
+		heap = malloc(sizeof(*heap));
+		if (!heap) {
+			VD_STAT_INC(&w->stats, recursion_failures);
+			answer_all_failure(r, p, ede, r->bufs.out);
+			goto out_unnested;
+		}
+		b = heap;
+	}
+	r->done_depth++;
 
 	struct vd_dns_norm_opts no = {
 		.strip_dnssec = !vd_dns_query_do(&p->q),
@@ -356,93 +401,96 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 		.servfail_ttl = st->cfg.servfail_ttl,
 	};
 	struct vd_dns_answer_meta meta;
-	int rc = -EBADMSG;
-	if (packet && packet_len > 0)
-		rc = vd_dns_answer_normalise(packet, (size_t)packet_len, &p->q,
-					     &no, b->norm, sizeof(b->norm),
-					     b->ttl_offs,
-					     VD_ARRAY_SIZE(b->ttl_offs), &meta);
-	bool bogus = sec == 1;
-	bool failed = rc != 0 || bogus || meta.rcode == VD_DNS_RCODE_SERVFAIL;
-	int ede = bogus ? VD_DNS_EDE_DNSSEC_BOGUS
-		      : VD_DNS_EDE_NO_REACHABLE_AUTHORITY;
+	int rc = -EIO;
+	if (!failed) {
+		rc = -EBADMSG;
+		if (packet && packet_len > 0)
+			rc = vd_dns_answer_normalise(
+				packet, (size_t)packet_len, &p->q, &no, b->norm,
+				sizeof(b->norm), b->ttl_offs,
+				VD_ARRAY_SIZE(b->ttl_offs), &meta);
+		failed = rc != 0 || meta.rcode == VD_DNS_RCODE_SERVFAIL;
+	}
 
 	vd_stats_observe(&w->stats.recursion_time, now - p->start_ns);
 	if (!failed)
 		VD_STAT_SET(&w->stats, last_recursion_ok_ns, now);
 	if (failed) {
 		VD_STAT_INC(&w->stats, recursion_failures);
-		if (bogus && why_bogus)
+		if (why_bogus)
 			vd_log(VD_LOG_INFO, "bogus answer for key hash %016llx: %s",
 			       (unsigned long long)p->hash, why_bogus);
+		else if (rcode != 0)
+			vd_log(VD_LOG_INFO, "recursion failed for key hash "
+					    "%016llx: rcode %d",
+			       (unsigned long long)p->hash, rcode);
 		else if (rc != 0 && packet)
-			vd_log(VD_LOG_INFO,
-			       "unusable recursion result (%s, rcode %d)",
-			       strerror(-rc), rcode);
-		if (p->prefetch) {
-			/* A failed refresh keeps the answer it was to refresh:
-			 * that one is still valid for the rest of its TTL. */
-			const struct vd_cache_entry *e = vd_cache_lookup(
-				w->daemon->cache, p->key, p->key_len, p->hash);
-			if (e)
-				atomic_store(&((struct vd_cache_entry *)e)->prefetching,
-					     0);
-			goto out;
-		}
-		/* Serve-stale (RFC 8767 4): an expired answer beats SERVFAIL,
-		 * and the failure must not displace it from the cache. */
-		const struct vd_cache_entry *old = NULL;
-		if (st->stale_max_ns)
-			old = vd_cache_lookup(w->daemon->cache, p->key,
-					      p->key_len, p->hash);
-		if (old && old->meta.kind != VD_DNS_ANSWER_SERVFAIL &&
-		    now <= old->expire_ns + st->stale_max_ns) {
+			vd_log(VD_LOG_INFO, "unusable recursion result (%s)",
+			       strerror(-rc));
+		/*
+		 * An answer still in the cache beats SERVFAIL and must not be
+		 * displaced by the failure: a fresh one (another worker stored
+		 * it meanwhile, or the entry a failed prefetch was to refresh)
+		 * is served as it is, an expired one within the serve-stale
+		 * window (RFC 8767 4) as stale.  A failed prefetch stores
+		 * nothing either way; its joined waiters are answered here.
+		 */
+		const struct vd_cache_entry *old = vd_cache_lookup(
+			w->daemon->cache, p->key, p->key_len, p->hash);
+		bool usable = old && old->meta.kind != VD_DNS_ANSWER_SERVFAIL &&
+			      (now < old->expire_ns ||
+			       (st->stale_max_ns &&
+				now <= old->expire_ns + st->stale_max_ns));
+		if (usable && now >= old->expire_ns)
 			atomic_store_explicit(
 				&((struct vd_cache_entry *)old)->stale_retry_ns,
 				now + RES_STALE_RECHECK_NS, memory_order_relaxed);
-			for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
-				answer_failure(r, p, wt, ede, b->out);
+		if (usable || p->prefetch) {
+			answer_all_failure(r, p, ede, b->out);
 			goto out;
 		}
-		if (rc != 0 || bogus)
+		if (rc != 0)
 			synth_servfail(p, st, b->norm, &meta);
 		rc = 0;
 	}
-	if (rc == 0 && !failed && current && p->prefetch &&
-	    prefetch_got_old(r, p, &meta, now))
-		goto out;
-	if (rc == 0) {
-		int irc = current ? vd_cache_insert(w->daemon->cache, p->key,
-						    p->key_len, p->hash, b->norm,
-						    &meta, b->ttl_offs, now)
-				  : 0;
-		if (irc != 0 && irc != -E2BIG)
-			vd_log(VD_LOG_WARNING, "cache insert failed: %s",
-			       strerror(-irc));
-		for (struct res_waiter *wt = p->waiters; wt; wt = wt->next) {
-			size_t n;
-			if (failed)
-				n = vd_pipeline_answer_failure(
-					w, &wt->q, p->key, p->key_len, p->hash,
-					&wt->dest, ede, b->out, sizeof(b->out));
-			else
-				n = vd_pipeline_answer_stored(
-					w, &wt->q, &wt->dest, b->norm, &meta,
-					b->ttl_offs, 0, false, b->out,
-					sizeof(b->out));
-			vd_pipeline_send(w, &wt->dest, b->out, n);
-			vd_stats_observe(&w->stats.answer_time,
-					 now - wt->start_ns);
-		}
+	bool store = current;
+	if (!failed && current && p->prefetch &&
+	    prefetch_got_old(r, p, &meta, now, &handed_on))
+		store = false; /* the waiters may still have it */
+	int irc = store ? vd_cache_insert(w->daemon->cache, p->key, p->key_len,
+					  p->hash, b->norm, &meta, b->ttl_offs,
+					  now)
+			: 0;
+	if (irc != 0 && irc != -E2BIG)
+		vd_log(VD_LOG_WARNING, "cache insert failed: %s", strerror(-irc));
+	for (struct res_waiter *wt = p->waiters; wt; wt = wt->next) {
+		size_t n;
+		if (failed)
+			n = vd_pipeline_answer_failure(w, &wt->q, p->key,
+						       p->key_len, p->hash,
+						       &wt->dest, ede, b->out,
+						       sizeof(b->out));
+		else
+			n = vd_pipeline_answer_stored(w, &wt->q, &wt->dest,
+						      b->norm, &meta,
+						      b->ttl_offs, 0, false,
+						      b->out, sizeof(b->out));
+		vd_pipeline_send(w, &wt->dest, b->out, n);
+		vd_stats_observe(&w->stats.answer_time, now - wt->start_ns);
 	}
 out:
+	r->done_depth--;
+out_unnested:
+	/* A stored refresh replaced the entry (its flag starts clear); any
+	 * other end of a prefetch clears the flag it was started under. */
+	if (p->prefetch && !handed_on)
+		prefetch_clear(r, p);
 	release_waiters(r, p);
 	if (p->starting)
 		p->finished_early = true; /* start_recursion() frees it */
 	else
 		free(p);
 	rcu_read_unlock();
-	r->done_depth--;
 	free(heap);
 }
 
@@ -524,8 +572,7 @@ int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
 	bool fresh = p == NULL;
 	if (fresh && r->outstanding >= r->max_outstanding)
 		return -EBUSY;
-	if (r->waiting >= r->max_waiting ||
-	    (p && p->n_waiters >= RES_MAX_WAITERS_PER_RECURSION))
+	if (r->waiting >= r->max_waiting)
 		return -EBUSY;
 
 	struct res_waiter *wt = waiter_get(r);
@@ -627,6 +674,9 @@ static void cancel_pending(struct vd_res *r, struct res_pending *p)
 				       r->bufs.out);
 		waiter_put(r, wt);
 	}
+	/* Given up either way: a later hit may prefetch the entry again. */
+	if (p->prefetch)
+		prefetch_clear(r, p);
 	int rc = ub_cancel(p->ctx, p->async_id);
 	if (rc != 0) {
 		/* The callback may still come: keep p for it. */

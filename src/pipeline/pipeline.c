@@ -215,6 +215,22 @@ static size_t handle(struct vd_worker *w, const uint8_t *pkt, size_t len,
 	}
 	VD_STAT_INC(s, cache_misses);
 
+	/*
+	 * RFC 1034 4.3.1: recursion only when the client asked for it.  A
+	 * non-recursive query from an allowed client is answered from the
+	 * cache (above, as the XDP fast path does for every hit whatever RD
+	 * says) and REFUSED otherwise.  That is Unbound's allow_snoop (its
+	 * plain allow refuses RD=0 even from the cache).  A separate ACL
+	 * action for snooping would need the XDP program to weigh RD
+	 * against the ACL per packet; hits are not secrets a resolver of
+	 * allowed clients keeps from them, so there is none.  No EDE: nothing is prohibited,
+	 * there is just nothing to answer without recursing.
+	 */
+	if (!(q.flags & VD_DNS_F_RD))
+		return counted(w, out,
+			       vd_dns_answer_error(&q, VD_DNS_RCODE_REFUSED, &ro,
+						   out, cap));
+
 	if (dest->transport == VD_TRANSPORT_TCP)
 		vd_tcp_conn_ref(dest->conn);
 	int rc = vd_res_submit(w->res, &q, key, key_len, hash, dest);

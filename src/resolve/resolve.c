@@ -370,6 +370,7 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 	int ede;
 	bool failed = result_failed(rcode, sec, why_bogus, &ede);
 	bool handed_on = false; /* a second prefetch owns the flag now */
+	bool stored = false;    /* the entry was replaced (flag clear) */
 
 	/*
 	 * Answering a waiter must not lead back here, but should it ever
@@ -463,6 +464,7 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 			: 0;
 	if (irc != 0 && irc != -E2BIG)
 		vd_log(VD_LOG_WARNING, "cache insert failed: %s", strerror(-irc));
+	stored = store && irc == 0;
 	for (struct res_waiter *wt = p->waiters; wt; wt = wt->next) {
 		size_t n;
 		if (failed)
@@ -481,9 +483,10 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 out:
 	r->done_depth--;
 out_unnested:
-	/* A stored refresh replaced the entry (its flag starts clear); any
-	 * other end of a prefetch clears the flag it was started under. */
-	if (p->prefetch && !handed_on)
+	/* A stored refresh replaced the entry, whose flag starts clear (and
+	 * may be another prefetch's by now); any other end of a prefetch
+	 * clears the flag it was started under. */
+	if (p->prefetch && !handed_on && !stored)
 		prefetch_clear(r, p);
 	release_waiters(r, p);
 	if (p->starting)

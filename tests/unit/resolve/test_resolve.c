@@ -158,6 +158,29 @@ Test(prefetch_failure, old_copy_answers_waiters_and_hands_on,
 	cr_assert_eq(vd_res_outstanding(h.w->res), 0);
 }
 
+Test(prefetch, success_refreshes_and_answers_joined, .init = setup_default,
+     .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	store_expired(&hq, 100, 1);
+	mark_prefetching(&hq);
+	cr_assert_eq(prefetch(&hq), 0);
+	struct vd_tcp_conn conn = {0};
+	struct vd_reply_to tcp = h_tcp_dest(&conn);
+	cr_assert_eq(submit(&hq, &tcp), 0);
+	struct pkt fresh;
+	h_reply(&fresh, "www.lab", 0, 300, ADDR2);
+	fake_fire(0, 0, fresh.b, fresh.len, 0, NULL);
+	cr_assert_eq(conn.answers, 1);
+	cr_assert_eq(conn.inflight, 0);
+	cr_assert_eq(h_rcode(conn.last), VD_DNS_RCODE_NOERROR);
+	const struct vd_cache_entry *e = h_lookup(&hq);
+	cr_assert_eq(e->meta.ttl, 300, "refreshed");
+	cr_assert_eq(atomic_load(&e->prefetching), 0);
+	cr_assert_eq(fake_ub.n_calls, 1);
+}
+
 Test(prefetch_failure, cancel_clears_prefetching, .init = setup_default,
      .fini = teardown)
 {

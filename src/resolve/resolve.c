@@ -726,11 +726,16 @@ void vd_res_expire_waiters(struct vd_res *r, uint64_t now_ns)
 					continue;
 				}
 				/* Slow authorities: later askers get the stale
-				 * answer at once while this recursion goes on. */
-				atomic_store_explicit(
-					&((struct vd_cache_entry *)stale)->stale_retry_ns,
-					now_ns + RES_STALE_RECHECK_NS,
-					memory_order_relaxed);
+				 * answer at once while this recursion goes on.
+				 * An entry still fresh (another worker stored
+				 * it) is answered as it is, and later askers
+				 * hit it anyway. */
+				if (now_ns >= stale->expire_ns)
+					atomic_store_explicit(
+						&((struct vd_cache_entry *)stale)
+							 ->stale_retry_ns,
+						now_ns + RES_STALE_RECHECK_NS,
+						memory_order_relaxed);
 			} else if (!fail) {
 				pp = &wt->next;
 				continue;

@@ -495,3 +495,40 @@ Test(fresh_on_failure, expired_entry_served_stale, .init = setup_default,
 	cr_assert_eq(h_first_ttl(ans, n), h.d.settings->cfg.stale_answer_ttl);
 	cr_assert_eq(h.w->stats.stale_served, 1);
 }
+
+/* A client waiting past stale-client-timeout while another worker
+ * stored a fresh answer gets that answer, not a stale one, and the
+ * entry is not marked as failing. */
+Test(fresh_on_failure, slow_recursion_with_fresh_entry, .init = setup_default,
+     .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct vd_reply_to udp = h_udp_dest();
+	cr_assert_eq(submit(&hq, &udp), 0);
+	struct pkt reply;
+	h_reply(&reply, "www.lab", 0, 300, ADDR1);
+	h_store(&hq, &reply, vd_now_ns());
+	const struct vd_settings *st = h.d.settings;
+	cr_assert_gt(st->stale_client_timeout_ns, 0);
+	rcu_read_lock();
+	vd_res_expire_waiters(h.w->res,
+			      vd_now_ns() + st->stale_client_timeout_ns +
+				      VD_NS_PER_MS);
+	rcu_read_unlock();
+	uint8_t ans[VD_DNS_MSG_MAX];
+	size_t n = h_udp_recv(ans, sizeof(ans));
+	cr_assert_gt(n, 0, "answered at stale-client-timeout");
+	cr_assert_eq(h_rcode(ans), VD_DNS_RCODE_NOERROR);
+	cr_assert_eq(h_ede(ans, n), -1);
+	cr_assert_gt(h_first_ttl(ans, n), 250);
+	cr_assert_eq(h_udp_count(), 0);
+	const struct vd_cache_entry *e = h_lookup(&hq);
+	cr_assert_eq(atomic_load(&e->stale_retry_ns), 0,
+		     "a fresh entry is not put in the failure recheck window");
+	cr_assert_eq(vd_res_outstanding(h.w->res), 1, "the recursion goes on");
+	struct pkt fresh;
+	h_reply(&fresh, "www.lab", 0, 300, ADDR2);
+	fake_fire(0, 0, fresh.b, fresh.len, 0, NULL);
+	cr_assert_eq(h_udp_count(), 0, "no second answer");
+}

@@ -44,8 +44,8 @@ void vd_res_destroy(struct vd_res *r);
  * Resolves q for dest, joining an identical recursion in flight (a
  * prefetch too).  Returns 0: dest will get exactly one answer through
  * vd_pipeline_send() (the result, or fresh/stale/SERVFAIL through
- * vd_pipeline_answer_failure() when the recursion fails, is given up at
- * recursion-timeout or is dropped), or is released by vd_res_destroy().
+ * vd_pipeline_answer_failure() when the recursion fails or is given up
+ * at recursion-timeout), or is released unanswered by vd_res_destroy().
  * Returns -EBUSY when the bound on outstanding recursions or on waiting
  * clients is reached, or -ENOMEM; dest is then the caller's to answer.
  */

@@ -67,13 +67,15 @@ static unsigned prefetching(const struct h_query *hq)
 	return atomic_load(&e->prefetching);
 }
 
-/* Stores name's answer so that it expired ago_s seconds ago. */
-static void store_expired(const struct h_query *hq, uint32_t ttl,
-			  uint64_t ago_s)
+/* Stores name's answer already expired: TTL 0 (cache-min-ttl is 0)
+ * rather than a time in the past, which a monotonic clock just after
+ * boot may not have. */
+static void store_expired(const struct h_query *hq)
 {
 	struct pkt reply;
-	h_reply(&reply, "www.lab", 0, ttl, ADDR1);
-	h_store(hq, &reply, vd_now_ns() - (ttl + ago_s) * VD_NS_PER_SEC);
+	h_reply(&reply, "www.lab", 0, 0, ADDR1);
+	h_store(hq, &reply, vd_now_ns());
+	cr_assert_eq(h_lookup(hq)->meta.ttl, 0);
 }
 
 /* ---- defect 1: a failed prefetch answers the clients that joined it */
@@ -84,7 +86,7 @@ static void prefetch_fails_with_two_joined(void)
 	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
 	/* The refresh started in the entry's last seconds; it expired while
 	 * the refresh was out, so clients missed and joined it. */
-	store_expired(&hq, 100, 5);
+	store_expired(&hq);
 	mark_prefetching(&hq);
 	cr_assert_eq(prefetch(&hq), 0);
 	struct vd_tcp_conn conn = {0};
@@ -163,7 +165,7 @@ Test(prefetch, success_refreshes_and_answers_joined, .init = setup_default,
 {
 	struct h_query hq;
 	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
-	store_expired(&hq, 100, 1);
+	store_expired(&hq);
 	mark_prefetching(&hq);
 	cr_assert_eq(prefetch(&hq), 0);
 	struct vd_tcp_conn conn = {0};
@@ -483,7 +485,7 @@ Test(fresh_on_failure, expired_entry_served_stale, .init = setup_default,
 {
 	struct h_query hq;
 	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
-	store_expired(&hq, 300, 60);
+	store_expired(&hq);
 	struct vd_reply_to udp = h_udp_dest();
 	cr_assert_eq(submit(&hq, &udp), 0);
 	fake_fire(0, VD_DNS_RCODE_SERVFAIL, NULL, 0, 0, NULL);

@@ -32,6 +32,7 @@ struct vd_worker *vd_worker_new(struct vd_daemon *d, unsigned id,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&w->run_lock, NULL);
 	w->id = id;
 	w->daemon = d;
 	w->base = event_base_new();
@@ -87,10 +88,20 @@ static void *worker_main(void *arg)
 
 int vd_worker_start(struct vd_worker *w)
 {
+	/*
+	 * started must be true before the thread can run: set after
+	 * pthread_create(), a renew seeing false would run on the caller's
+	 * thread while the new thread already runs the same loop.  The lock
+	 * keeps a renew that saw false from still being inline meanwhile.
+	 */
+	pthread_mutex_lock(&w->run_lock);
+	atomic_store(&w->started, true);
 	int rc = pthread_create(&w->thread, NULL, worker_main, w);
 	if (rc != 0)
+		atomic_store(&w->started, false);
+	pthread_mutex_unlock(&w->run_lock);
+	if (rc != 0)
 		return -rc;
-	w->started = true;
 	char name[16];
 	snprintf(name, sizeof(name), "vd-worker-%u", w->id);
 	pthread_setname_np(w->thread, name);
@@ -190,8 +201,10 @@ int vd_workers_renew_resolvers(struct vd_worker *const *ws, unsigned n)
 		pthread_mutex_lock(&call->lock);
 		call->left++;
 		pthread_mutex_unlock(&call->lock);
-		if (!ws[i]->started) {
-			/* Not running: nobody else touches its loop. */
+		pthread_mutex_lock(&ws[i]->run_lock);
+		if (!atomic_load(&ws[i]->started)) {
+			/* Not running, and cannot start under the lock:
+			 * nobody else touches its loop. */
 			renew_in_loop(-1, 0, arg);
 		} else if (event_base_once(ws[i]->base, -1, EV_TIMEOUT,
 					   renew_in_loop, arg, &now) != 0) {
@@ -201,6 +214,7 @@ int vd_workers_renew_resolvers(struct vd_worker *const *ws, unsigned n)
 			call->rc = -EIO;
 			pthread_mutex_unlock(&call->lock);
 		}
+		pthread_mutex_unlock(&ws[i]->run_lock);
 	}
 	struct timespec deadline;
 	clock_gettime(CLOCK_REALTIME, &deadline);
@@ -225,10 +239,13 @@ int vd_workers_renew_resolvers(struct vd_worker *const *ws, unsigned n)
 
 void vd_worker_join(struct vd_worker *w)
 {
-	if (w->started) {
-		pthread_join(w->thread, NULL);
-		w->started = false;
-	}
+	/* Start and join run on one thread: started is ours to read. */
+	if (!atomic_load(&w->started))
+		return;
+	pthread_join(w->thread, NULL);
+	pthread_mutex_lock(&w->run_lock);
+	atomic_store(&w->started, false);
+	pthread_mutex_unlock(&w->run_lock);
 }
 
 void vd_worker_free(struct vd_worker *w)
@@ -247,5 +264,6 @@ void vd_worker_free(struct vd_worker *w)
 		event_free(w->stop_timer);
 	if (w->base)
 		event_base_free(w->base);
+	pthread_mutex_destroy(&w->run_lock);
 	free(w);
 }

@@ -29,7 +29,15 @@ struct vd_tcp_conn;
 struct vd_worker {
 	unsigned id;
 	pthread_t thread;
-	bool started;
+	/*
+	 * True from just before the thread is created until it is joined;
+	 * read lock-free by the control and anycast threads.  run_lock
+	 * orders starting against work another thread does on a worker that
+	 * is not running (vd_workers_renew_resolvers() runs it inline), so
+	 * the two never touch the loop at once.
+	 */
+	_Atomic bool started;
+	pthread_mutex_t run_lock;
 	struct vd_daemon *daemon;
 	struct event_base *base;
 	struct vd_res *res;

@@ -86,11 +86,15 @@ size_t vd_pipeline_answer_failure(struct vd_worker *w,
 {
 	const struct vd_settings *st = vd_worker_settings(w);
 	uint64_t now = vd_now_ns();
-	if (st->stale_max_ns) {
-		const struct vd_cache_entry *e =
-			vd_cache_lookup(w->daemon->cache, key, key_len, hash);
-		if (e && e->meta.kind != VD_DNS_ANSWER_SERVFAIL &&
-		    now <= e->expire_ns + st->stale_max_ns)
+	const struct vd_cache_entry *e =
+		vd_cache_lookup(w->daemon->cache, key, key_len, hash);
+	if (e && e->meta.kind != VD_DNS_ANSWER_SERVFAIL) {
+		/* Still fresh (another worker stored it meanwhile, or the
+		 * entry a failed prefetch was to refresh): the normal answer,
+		 * not one labelled stale. */
+		if (now < e->expire_ns)
+			return answer_entry(w, q, dest, e, now, false, out, cap);
+		if (st->stale_max_ns && now <= e->expire_ns + st->stale_max_ns)
 			return answer_entry(w, q, dest, e, now, true, out, cap);
 	}
 	struct vd_dns_resp_opts ro;
@@ -210,6 +214,22 @@ static size_t handle(struct vd_worker *w, const uint8_t *pkt, size_t len,
 			       answer_entry(w, &q, dest, e, now, true, out, cap));
 	}
 	VD_STAT_INC(s, cache_misses);
+
+	/*
+	 * RFC 1034 4.3.1: recursion only when the client asked for it.  A
+	 * non-recursive query from an allowed client is answered from the
+	 * cache (above, as the XDP fast path does for every hit whatever RD
+	 * says) and REFUSED otherwise.  That is Unbound's allow_snoop (its
+	 * plain allow refuses RD=0 even from the cache).  A separate ACL
+	 * action for snooping would need the XDP program to weigh RD
+	 * against the ACL per packet; hits are not secrets a resolver of
+	 * allowed clients keeps from them, so there is none.  No EDE: nothing is prohibited,
+	 * there is just nothing to answer without recursing.
+	 */
+	if (!(q.flags & VD_DNS_F_RD))
+		return counted(w, out,
+			       vd_dns_answer_error(&q, VD_DNS_RCODE_REFUSED, &ro,
+						   out, cap));
 
 	if (dest->transport == VD_TRANSPORT_TCP)
 		vd_tcp_conn_ref(dest->conn);

@@ -33,7 +33,9 @@ struct vd_reply_to {
  * Handles one query.  Returns the length of an answer written to out (cap
  * bytes, at least the transport's maximum), or 0 when nothing is to be
  * sent now: dropped, or waiting for a recursion (the answer then goes out
- * through vd_pipeline_send()).  Caller holds rcu_read_lock().
+ * through vd_pipeline_send()).  A query without RD is answered from the
+ * cache or REFUSED, never recursed (RFC 1034 4.3.1).  Caller holds
+ * rcu_read_lock().
  */
 size_t vd_pipeline_handle(struct vd_worker *w, const uint8_t *pkt,
 			  size_t len, const struct vd_reply_to *dest,
@@ -66,8 +68,9 @@ size_t vd_pipeline_answer_stored(struct vd_worker *w,
 				 bool stale, uint8_t *out, size_t cap);
 
 /*
- * Answers q when recursion could not: a stale answer when serve-stale
- * allows one, else SERVFAIL with ede (or -1).  Caller holds
+ * Answers q when recursion could not: the cached answer as it is while
+ * still fresh (another worker stored it meanwhile), a stale one when
+ * serve-stale allows it, else SERVFAIL with ede (or -1).  Caller holds
  * rcu_read_lock().  Returns the length written.
  */
 size_t vd_pipeline_answer_failure(struct vd_worker *w,

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <unbound-event.h>
@@ -18,19 +17,7 @@
 #include "daemon/daemon.h"
 #include "daemon/worker.h"
 #include "dns/answer.h"
-
-/*
- * The IANA root KSKs (KSK-2017 and KSK-2024) as DS records; the same data
- * Debian ships in dns-root-data.  Used only when no trust-anchor-file is
- * configured, so a zero-config start validates.
- */
-const char *const vd_res_builtin_anchors[] = {
-	". IN DS 20326 8 2 "
-	"E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D",
-	". IN DS 38696 8 2 "
-	"683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16",
-	NULL,
-};
+#include "resolve/ubctx.h"
 
 #define RES_MAX_BUCKETS 65536u
 /* RFC 8767 4 "failure recheck timer": after resolution of a stale name
@@ -38,10 +25,17 @@ const char *const vd_res_builtin_anchors[] = {
  * letting a client's query try the authorities again. */
 #define RES_STALE_RECHECK_NS (30 * VD_NS_PER_SEC)
 #define RES_FREELIST_MAX 1024u
-/* Clients waiting on one recursion, and on all of a worker's: past these
- * a query is answered at once (stale or SERVFAIL) instead of holding
- * memory until the recursion ends. */
-#define RES_MAX_WAITERS_PER_RECURSION 1024u
+/*
+ * Clients waiting on all of a worker's recursions, per max-recursions:
+ * past this a query is answered at once (stale or SERVFAIL, counted as
+ * over_limit) instead of holding memory until its recursion ends.  The
+ * factor is Unbound's (mesh.c drops a query when its reply addresses pass
+ * 16 x num-queries-per-thread).  There is deliberately no bound per
+ * recursion: a name everybody asks at once (a popular name expiring, a
+ * client retrying) must not be SERVFAILed while its answer is on the way,
+ * and Unbound has no such bound either; the worker-wide one already
+ * limits the memory (one waiter is under 600 bytes).
+ */
 #define RES_MAX_WAITERS_PER_MAX_RECURSION 16u
 
 struct res_waiter {
@@ -271,6 +265,15 @@ static int prefetch_start(struct vd_res *r, const struct vd_dns_query *q,
 			  const uint8_t *key, size_t key_len, uint64_t hash,
 			  int slot);
 
+/* A prefetch that did not replace its entry lets a later hit try again. */
+static void prefetch_clear(struct vd_res *r, const struct res_pending *p)
+{
+	const struct vd_cache_entry *e =
+		vd_cache_lookup(r->w->daemon->cache, p->key, p->key_len, p->hash);
+	if (e)
+		atomic_store(&((struct vd_cache_entry *)e)->prefetching, 0);
+}
+
 /*
  * libunbound has no "skip the cache" flag, and the answer we want to
  * refresh came from its cache with the same expiry: asking the context
@@ -279,20 +282,50 @@ static int prefetch_start(struct vd_res *r, const struct vd_dns_query *q,
  * refreshes alternate between them, so one of the two holds a copy at
  * least one refresh old, long expired, and goes to the authorities.  A
  * result that expires no later than the entry it should refresh is such
- * a cached copy: drop it and ask the other context.  Returns true when the
- * result is to be dropped.
+ * a cached copy: it is not stored, and the other context is asked.
+ * Returns true when the result is not to be stored; *handed_on tells
+ * whether a second prefetch took over the entry's prefetching flag.
  */
 static bool prefetch_got_old(struct vd_res *r, const struct res_pending *p,
-			     const struct vd_dns_answer_meta *meta, uint64_t now)
+			     const struct vd_dns_answer_meta *meta, uint64_t now,
+			     bool *handed_on)
 {
 	const struct vd_cache_entry *old =
 		vd_cache_lookup(r->w->daemon->cache, p->key, p->key_len, p->hash);
 	if (!old || now + (uint64_t)meta->ttl * VD_NS_PER_SEC >
 			    old->expire_ns + VD_NS_PER_SEC)
 		return false;
-	if (p->pf_slot == 0)
-		(void)prefetch_start(r, &p->q, p->key, p->key_len, p->hash, 1);
+	if (p->pf_slot == 0 &&
+	    prefetch_start(r, &p->q, p->key, p->key_len, p->hash, 1) == 0)
+		*handed_on = true;
 	return true;
+}
+
+/* Answers every waiter of p as a failed recursion: fresh or stale from
+ * the cache when it can, else SERVFAIL with ede. */
+static void answer_all_failure(struct vd_res *r, struct res_pending *p,
+			       int ede, uint8_t *out)
+{
+	for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
+		answer_failure(r, p, wt, ede, out);
+}
+
+/*
+ * What libunbound reported, before anything reads the packet.  On error
+ * (rcode != 0) unbound-event.h says not to inspect it: libunbound then
+ * hands over its receive buffer as it stands, which can be the last
+ * upstream reply, unvalidated, carrying the very question we asked.
+ * RFC 8509 key-sentinel failures come as sec 0 with why_bogus set; any
+ * why_bogus means the validator rejected the answer.
+ */
+static bool result_failed(int rcode, int sec, const char *why_bogus, int *ede)
+{
+	if (sec == 1 || why_bogus) {
+		*ede = VD_DNS_EDE_DNSSEC_BOGUS;
+		return true;
+	}
+	*ede = VD_DNS_EDE_NO_REACHABLE_AUTHORITY;
+	return rcode != 0;
 }
 
 static void res_done(void *arg, int rcode, void *packet, int packet_len,
@@ -313,31 +346,6 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 		free(p);
 		return;
 	}
-	/*
-	 * Answering a waiter must not lead back here, but should it ever
-	 * (a data plane starting a recursion that libunbound completes
-	 * synchronously), the nested call gets scratch of its own rather
-	 * than overwrite the answer the outer one is still handing out.
-	 */
-	struct res_bufs *b = &r->bufs, *heap = NULL;
-	if (r->done_depth > 0) {
-		heap = malloc(sizeof(*heap));
-		if (!heap) {
-			pending_unlink(r, p);
-			ctxs_put(r, p->ctxs);
-			for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
-				vd_pipeline_release(w, &wt->dest);
-			release_waiters(r, p);
-			if (p->starting)
-				p->finished_early = true;
-			else
-				free(p);
-			return;
-		}
-		b = heap;
-	}
-	r->done_depth++;
-
 	rcu_read_lock();
 	const struct vd_settings *st = vd_worker_settings(w);
 	uint64_t now = vd_now_ns();
@@ -346,6 +354,31 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 	 * stored: they may come from the cache an operator just flushed. */
 	bool current = p->gen == r->gen;
 	ctxs_put(r, p->ctxs);
+	int ede;
+	bool failed = result_failed(rcode, sec, why_bogus, &ede);
+	bool handed_on = false; /* a second prefetch owns the flag now */
+	bool stored = false;    /* the entry was replaced (flag clear) */
+
+	/*
+	 * Answering a waiter must not lead back here, but should it ever
+	 * (a data plane starting a recursion that libunbound completes
+	 * synchronously), the nested call gets scratch of its own rather
+	 * than overwrite the answer the outer one is still handing out.
+	 * Without memory for it the waiters still get their one answer:
+	 * a failure answer needs only the out buffer, which the outer call
+	 * has finished with once it is sending.
+	 */
+	struct res_bufs *b = &r->bufs, *heap = NULL;
+	if (r->done_depth > 0) {
+		heap = malloc(sizeof(*heap));
+		if (!heap) {
+			VD_STAT_INC(&w->stats, recursion_failures);
+			answer_all_failure(r, p, ede, r->bufs.out);
+			goto out_unnested;
+		}
+		b = heap;
+	}
+	r->done_depth++;
 
 	struct vd_dns_norm_opts no = {
 		.strip_dnssec = !vd_dns_query_do(&p->q),
@@ -356,93 +389,98 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 		.servfail_ttl = st->cfg.servfail_ttl,
 	};
 	struct vd_dns_answer_meta meta;
-	int rc = -EBADMSG;
-	if (packet && packet_len > 0)
-		rc = vd_dns_answer_normalise(packet, (size_t)packet_len, &p->q,
-					     &no, b->norm, sizeof(b->norm),
-					     b->ttl_offs,
-					     VD_ARRAY_SIZE(b->ttl_offs), &meta);
-	bool bogus = sec == 1;
-	bool failed = rc != 0 || bogus || meta.rcode == VD_DNS_RCODE_SERVFAIL;
-	int ede = bogus ? VD_DNS_EDE_DNSSEC_BOGUS
-		      : VD_DNS_EDE_NO_REACHABLE_AUTHORITY;
+	int rc = -EIO;
+	if (!failed) {
+		rc = -EBADMSG;
+		if (packet && packet_len > 0)
+			rc = vd_dns_answer_normalise(
+				packet, (size_t)packet_len, &p->q, &no, b->norm,
+				sizeof(b->norm), b->ttl_offs,
+				VD_ARRAY_SIZE(b->ttl_offs), &meta);
+		failed = rc != 0 || meta.rcode == VD_DNS_RCODE_SERVFAIL;
+	}
 
 	vd_stats_observe(&w->stats.recursion_time, now - p->start_ns);
 	if (!failed)
 		VD_STAT_SET(&w->stats, last_recursion_ok_ns, now);
 	if (failed) {
 		VD_STAT_INC(&w->stats, recursion_failures);
-		if (bogus && why_bogus)
+		if (why_bogus)
 			vd_log(VD_LOG_INFO, "bogus answer for key hash %016llx: %s",
 			       (unsigned long long)p->hash, why_bogus);
+		else if (rcode != 0)
+			vd_log(VD_LOG_INFO, "recursion failed for key hash "
+					    "%016llx: rcode %d",
+			       (unsigned long long)p->hash, rcode);
 		else if (rc != 0 && packet)
-			vd_log(VD_LOG_INFO,
-			       "unusable recursion result (%s, rcode %d)",
-			       strerror(-rc), rcode);
-		if (p->prefetch) {
-			/* A failed refresh keeps the answer it was to refresh:
-			 * that one is still valid for the rest of its TTL. */
-			const struct vd_cache_entry *e = vd_cache_lookup(
-				w->daemon->cache, p->key, p->key_len, p->hash);
-			if (e)
-				atomic_store(&((struct vd_cache_entry *)e)->prefetching,
-					     0);
-			goto out;
-		}
-		/* Serve-stale (RFC 8767 4): an expired answer beats SERVFAIL,
-		 * and the failure must not displace it from the cache. */
-		const struct vd_cache_entry *old = NULL;
-		if (st->stale_max_ns)
-			old = vd_cache_lookup(w->daemon->cache, p->key,
-					      p->key_len, p->hash);
-		if (old && old->meta.kind != VD_DNS_ANSWER_SERVFAIL &&
-		    now <= old->expire_ns + st->stale_max_ns) {
+			vd_log(VD_LOG_INFO, "unusable recursion result (%s)",
+			       strerror(-rc));
+		/*
+		 * An answer still in the cache beats SERVFAIL and must not be
+		 * displaced by the failure: a fresh one (another worker stored
+		 * it meanwhile, or the entry a failed prefetch was to refresh)
+		 * is served as it is, an expired one within the serve-stale
+		 * window (RFC 8767 4) as stale.  A failed prefetch stores
+		 * nothing either way; its joined waiters are answered here.
+		 */
+		const struct vd_cache_entry *old = vd_cache_lookup(
+			w->daemon->cache, p->key, p->key_len, p->hash);
+		bool usable = old && old->meta.kind != VD_DNS_ANSWER_SERVFAIL &&
+			      (now < old->expire_ns ||
+			       (st->stale_max_ns &&
+				now <= old->expire_ns + st->stale_max_ns));
+		if (usable && now >= old->expire_ns)
 			atomic_store_explicit(
 				&((struct vd_cache_entry *)old)->stale_retry_ns,
 				now + RES_STALE_RECHECK_NS, memory_order_relaxed);
-			for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
-				answer_failure(r, p, wt, ede, b->out);
+		if (usable || p->prefetch) {
+			answer_all_failure(r, p, ede, b->out);
 			goto out;
 		}
-		if (rc != 0 || bogus)
+		if (rc != 0)
 			synth_servfail(p, st, b->norm, &meta);
 		rc = 0;
 	}
-	if (rc == 0 && !failed && current && p->prefetch &&
-	    prefetch_got_old(r, p, &meta, now))
-		goto out;
-	if (rc == 0) {
-		int irc = current ? vd_cache_insert(w->daemon->cache, p->key,
-						    p->key_len, p->hash, b->norm,
-						    &meta, b->ttl_offs, now)
-				  : 0;
-		if (irc != 0 && irc != -E2BIG)
-			vd_log(VD_LOG_WARNING, "cache insert failed: %s",
-			       strerror(-irc));
-		for (struct res_waiter *wt = p->waiters; wt; wt = wt->next) {
-			size_t n;
-			if (failed)
-				n = vd_pipeline_answer_failure(
-					w, &wt->q, p->key, p->key_len, p->hash,
-					&wt->dest, ede, b->out, sizeof(b->out));
-			else
-				n = vd_pipeline_answer_stored(
-					w, &wt->q, &wt->dest, b->norm, &meta,
-					b->ttl_offs, 0, false, b->out,
-					sizeof(b->out));
-			vd_pipeline_send(w, &wt->dest, b->out, n);
-			vd_stats_observe(&w->stats.answer_time,
-					 now - wt->start_ns);
-		}
+	bool store = current;
+	if (!failed && current && p->prefetch &&
+	    prefetch_got_old(r, p, &meta, now, &handed_on))
+		store = false; /* the waiters may still have it */
+	int irc = store ? vd_cache_insert(w->daemon->cache, p->key, p->key_len,
+					  p->hash, b->norm, &meta, b->ttl_offs,
+					  now)
+			: 0;
+	if (irc != 0 && irc != -E2BIG)
+		vd_log(VD_LOG_WARNING, "cache insert failed: %s", strerror(-irc));
+	stored = store && irc == 0;
+	for (struct res_waiter *wt = p->waiters; wt; wt = wt->next) {
+		size_t n;
+		if (failed)
+			n = vd_pipeline_answer_failure(w, &wt->q, p->key,
+						       p->key_len, p->hash,
+						       &wt->dest, ede, b->out,
+						       sizeof(b->out));
+		else
+			n = vd_pipeline_answer_stored(w, &wt->q, &wt->dest,
+						      b->norm, &meta,
+						      b->ttl_offs, 0, false,
+						      b->out, sizeof(b->out));
+		vd_pipeline_send(w, &wt->dest, b->out, n);
+		vd_stats_observe(&w->stats.answer_time, now - wt->start_ns);
 	}
 out:
+	r->done_depth--;
+out_unnested:
+	/* A stored refresh replaced the entry, whose flag starts clear (and
+	 * may be another prefetch's by now); any other end of a prefetch
+	 * clears the flag it was started under. */
+	if (p->prefetch && !handed_on && !stored)
+		prefetch_clear(r, p);
 	release_waiters(r, p);
 	if (p->starting)
 		p->finished_early = true; /* start_recursion() frees it */
 	else
 		free(p);
 	rcu_read_unlock();
-	r->done_depth--;
 	free(heap);
 }
 
@@ -524,8 +562,7 @@ int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
 	bool fresh = p == NULL;
 	if (fresh && r->outstanding >= r->max_outstanding)
 		return -EBUSY;
-	if (r->waiting >= r->max_waiting ||
-	    (p && p->n_waiters >= RES_MAX_WAITERS_PER_RECURSION))
+	if (r->waiting >= r->max_waiting)
 		return -EBUSY;
 
 	struct res_waiter *wt = waiter_get(r);
@@ -627,6 +664,9 @@ static void cancel_pending(struct vd_res *r, struct res_pending *p)
 				       r->bufs.out);
 		waiter_put(r, wt);
 	}
+	/* Given up either way: a later hit may prefetch the entry again. */
+	if (p->prefetch)
+		prefetch_clear(r, p);
 	int rc = ub_cancel(p->ctx, p->async_id);
 	if (rc != 0) {
 		/* The callback may still come: keep p for it. */
@@ -673,11 +713,16 @@ void vd_res_expire_waiters(struct vd_res *r, uint64_t now_ns)
 					continue;
 				}
 				/* Slow authorities: later askers get the stale
-				 * answer at once while this recursion goes on. */
-				atomic_store_explicit(
-					&((struct vd_cache_entry *)stale)->stale_retry_ns,
-					now_ns + RES_STALE_RECHECK_NS,
-					memory_order_relaxed);
+				 * answer at once while this recursion goes on.
+				 * An entry still fresh (another worker stored
+				 * it) is answered as it is, and later askers
+				 * hit it anyway. */
+				if (now_ns >= stale->expire_ns)
+					atomic_store_explicit(
+						&((struct vd_cache_entry *)stale)
+							 ->stale_retry_ns,
+						now_ns + RES_STALE_RECHECK_NS,
+						memory_order_relaxed);
 			} else if (!fail) {
 				pp = &wt->next;
 				continue;
@@ -714,119 +759,6 @@ static void res_tick(evutil_socket_t fd, short what, void *arg)
 	rcu_read_unlock();
 }
 
-static int set_opt(struct ub_ctx *ctx, const char *name, const char *value,
-		   char *err, size_t errlen)
-{
-	int rc = ub_ctx_set_option(ctx, name, value);
-	if (rc != 0) {
-		snprintf(err, errlen, "libunbound option \"%s %s\": %s", name,
-			 value, ub_strerror(rc));
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static const char *yesno(bool b)
-{
-	return b ? "yes" : "no";
-}
-
-static struct ub_ctx *ctx_new(struct event_base *base,
-			      const struct vd_settings *st, bool validate,
-			      char *err, size_t errlen)
-{
-	const struct vd_config *cfg = &st->cfg;
-	struct ub_ctx *ctx = ub_ctx_create_event(base);
-	if (!ctx) {
-		snprintf(err, errlen, "libunbound: cannot create a context");
-		return NULL;
-	}
-	char num[32];
-	snprintf(num, sizeof(num), "%u", (unsigned)cfg->edns_buffer_size);
-	const struct {
-		const char *name;
-		const char *value;
-	} opts[] = {
-		{"module-config:", validate ? "validator iterator" : "iterator"},
-		{"qname-minimisation:", yesno(cfg->qname_minimisation)},
-		{"aggressive-nsec:", yesno(cfg->aggressive_nsec)},
-		{"use-caps-for-id:", yesno(cfg->use_caps_for_id)},
-		{"harden-glue:", "yes"},
-		{"harden-dnssec-stripped:", "yes"},
-		{"harden-below-nxdomain:", "yes"},
-		{"harden-large-queries:", "yes"},
-		{"harden-short-bufsize:", "yes"},
-		{"edns-buffer-size:", num},
-		/* Staleness, prefetch and minimal answers are the answer
-		 * cache's business; libunbound's caches serve recursion. */
-		{"serve-expired:", "no"},
-		{"prefetch:", "no"},
-		{"minimal-responses:", "yes"},
-	};
-	for (size_t i = 0; i < VD_ARRAY_SIZE(opts); i++)
-		if (set_opt(ctx, opts[i].name, opts[i].value, err, errlen))
-			goto fail;
-	if (cfg->root_hints[0]) {
-		if (access(cfg->root_hints, R_OK) != 0) {
-			snprintf(err, errlen, "root-hints %s: %s", cfg->root_hints,
-				 strerror(errno));
-			goto fail;
-		}
-		if (set_opt(ctx, "root-hints:", cfg->root_hints, err, errlen))
-			goto fail;
-	}
-	for (size_t i = 0; i < cfg->n_unbound_options; i++) {
-		const char *raw = cfg->unbound_options[i];
-		const char *colon = strchr(raw, ':');
-		if (!colon || (size_t)(colon - raw) + 2 > VD_CONFIG_STR_MAX) {
-			snprintf(err, errlen,
-				 "unbound-option \"%s\": expected \"name: value\"",
-				 raw);
-			goto fail;
-		}
-		char name[VD_CONFIG_STR_MAX];
-		memcpy(name, raw, (size_t)(colon - raw) + 1);
-		name[colon - raw + 1] = '\0';
-		const char *value = colon + 1;
-		while (*value == ' ' || *value == '\t')
-			value++;
-		if (set_opt(ctx, name, value, err, errlen))
-			goto fail;
-	}
-	if (!validate)
-		return ctx;
-	if (cfg->n_trust_anchor_files == 0) {
-		for (size_t i = 0; vd_res_builtin_anchors[i]; i++) {
-			int rc = ub_ctx_add_ta(ctx, vd_res_builtin_anchors[i]);
-			if (rc != 0) {
-				snprintf(err, errlen, "built-in trust anchor: %s",
-					 ub_strerror(rc));
-				goto fail;
-			}
-		}
-		return ctx;
-	}
-	for (size_t i = 0; i < cfg->n_trust_anchor_files; i++) {
-		const char *f = cfg->trust_anchor_files[i];
-		/* libunbound reads the file on first use; fail now instead. */
-		if (access(f, R_OK) != 0) {
-			snprintf(err, errlen, "trust-anchor-file %s: %s", f,
-				 strerror(errno));
-			goto fail;
-		}
-		int rc = ub_ctx_add_ta_file(ctx, f);
-		if (rc != 0) {
-			snprintf(err, errlen, "trust-anchor-file %s: %s", f,
-				 ub_strerror(rc));
-			goto fail;
-		}
-	}
-	return ctx;
-fail:
-	ub_ctx_delete(ctx);
-	return NULL;
-}
-
 static struct res_ctxs *ctxs_new(struct vd_res *r, const struct vd_settings *st,
 				 char *err, size_t errlen)
 {
@@ -836,11 +768,11 @@ static struct res_ctxs *ctxs_new(struct vd_res *r, const struct vd_settings *st,
 		return NULL;
 	}
 	c->res = r;
-	c->plain = ctx_new(r->w->base, st, false, err, errlen);
+	c->plain = vd_res_ctx_new(r->w->base, st, false, err, errlen);
 	if (!c->plain)
 		goto fail;
 	if (st->cfg.dnssec) {
-		c->validating = ctx_new(r->w->base, st, true, err, errlen);
+		c->validating = vd_res_ctx_new(r->w->base, st, true, err, errlen);
 		if (!c->validating)
 			goto fail;
 	}

@@ -41,9 +41,13 @@ int vd_res_renew(struct vd_res *r, const struct vd_settings *st, char *err,
 void vd_res_destroy(struct vd_res *r);
 
 /*
- * Resolves q for dest, joining an identical recursion in flight.  Returns
- * 0 (dest will be answered through vd_pipeline_send), -EBUSY when the
- * bound on outstanding recursions is reached, or -ENOMEM.
+ * Resolves q for dest, joining an identical recursion in flight (a
+ * prefetch too).  Returns 0: dest will get exactly one answer through
+ * vd_pipeline_send() (the result, or fresh/stale/SERVFAIL through
+ * vd_pipeline_answer_failure() when the recursion fails or is given up
+ * at recursion-timeout), or is released unanswered by vd_res_destroy().
+ * Returns -EBUSY when the bound on outstanding recursions or on waiting
+ * clients is reached, or -ENOMEM; dest is then the caller's to answer.
  */
 int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
 		  const uint8_t *key, size_t key_len, uint64_t hash,

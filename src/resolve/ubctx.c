@@ -1,0 +1,139 @@
+#include "resolve/ubctx.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <unbound-event.h>
+#include <unbound.h>
+
+#include "core/compiler.h"
+#include "daemon/settings.h"
+#include "resolve/resolve.h"
+
+/*
+ * The IANA root KSKs (KSK-2017 and KSK-2024) as DS records; the same data
+ * Debian ships in dns-root-data.  Used only when no trust-anchor-file is
+ * configured, so a zero-config start validates.
+ */
+const char *const vd_res_builtin_anchors[] = {
+	". IN DS 20326 8 2 "
+	"E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D",
+	". IN DS 38696 8 2 "
+	"683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16",
+	NULL,
+};
+
+static int set_opt(struct ub_ctx *ctx, const char *name, const char *value,
+		   char *err, size_t errlen)
+{
+	int rc = ub_ctx_set_option(ctx, name, value);
+	if (rc != 0) {
+		snprintf(err, errlen, "libunbound option \"%s %s\": %s", name,
+			 value, ub_strerror(rc));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *yesno(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+struct ub_ctx *vd_res_ctx_new(struct event_base *base,
+			      const struct vd_settings *st, bool validate,
+			      char *err, size_t errlen)
+{
+	const struct vd_config *cfg = &st->cfg;
+	struct ub_ctx *ctx = ub_ctx_create_event(base);
+	if (!ctx) {
+		snprintf(err, errlen, "libunbound: cannot create a context");
+		return NULL;
+	}
+	char num[32];
+	snprintf(num, sizeof(num), "%u", (unsigned)cfg->edns_buffer_size);
+	const struct {
+		const char *name;
+		const char *value;
+	} opts[] = {
+		{"module-config:", validate ? "validator iterator" : "iterator"},
+		{"qname-minimisation:", yesno(cfg->qname_minimisation)},
+		{"aggressive-nsec:", yesno(cfg->aggressive_nsec)},
+		{"use-caps-for-id:", yesno(cfg->use_caps_for_id)},
+		{"harden-glue:", "yes"},
+		{"harden-dnssec-stripped:", "yes"},
+		{"harden-below-nxdomain:", "yes"},
+		{"harden-large-queries:", "yes"},
+		{"harden-short-bufsize:", "yes"},
+		{"edns-buffer-size:", num},
+		/* Staleness, prefetch and minimal answers are the answer
+		 * cache's business; libunbound's caches serve recursion. */
+		{"serve-expired:", "no"},
+		{"prefetch:", "no"},
+		{"minimal-responses:", "yes"},
+	};
+	for (size_t i = 0; i < VD_ARRAY_SIZE(opts); i++)
+		if (set_opt(ctx, opts[i].name, opts[i].value, err, errlen))
+			goto fail;
+	if (cfg->root_hints[0]) {
+		if (access(cfg->root_hints, R_OK) != 0) {
+			snprintf(err, errlen, "root-hints %s: %s", cfg->root_hints,
+				 strerror(errno));
+			goto fail;
+		}
+		if (set_opt(ctx, "root-hints:", cfg->root_hints, err, errlen))
+			goto fail;
+	}
+	for (size_t i = 0; i < cfg->n_unbound_options; i++) {
+		const char *raw = cfg->unbound_options[i];
+		const char *colon = strchr(raw, ':');
+		if (!colon || (size_t)(colon - raw) + 2 > VD_CONFIG_STR_MAX) {
+			snprintf(err, errlen,
+				 "unbound-option \"%s\": expected \"name: value\"",
+				 raw);
+			goto fail;
+		}
+		char name[VD_CONFIG_STR_MAX];
+		memcpy(name, raw, (size_t)(colon - raw) + 1);
+		name[colon - raw + 1] = '\0';
+		const char *value = colon + 1;
+		while (*value == ' ' || *value == '\t')
+			value++;
+		if (set_opt(ctx, name, value, err, errlen))
+			goto fail;
+	}
+	if (!validate)
+		return ctx;
+	if (cfg->n_trust_anchor_files == 0) {
+		for (size_t i = 0; vd_res_builtin_anchors[i]; i++) {
+			int rc = ub_ctx_add_ta(ctx, vd_res_builtin_anchors[i]);
+			if (rc != 0) {
+				snprintf(err, errlen, "built-in trust anchor: %s",
+					 ub_strerror(rc));
+				goto fail;
+			}
+		}
+		return ctx;
+	}
+	for (size_t i = 0; i < cfg->n_trust_anchor_files; i++) {
+		const char *f = cfg->trust_anchor_files[i];
+		/* libunbound reads the file on first use; fail now instead. */
+		if (access(f, R_OK) != 0) {
+			snprintf(err, errlen, "trust-anchor-file %s: %s", f,
+				 strerror(errno));
+			goto fail;
+		}
+		int rc = ub_ctx_add_ta_file(ctx, f);
+		if (rc != 0) {
+			snprintf(err, errlen, "trust-anchor-file %s: %s", f,
+				 ub_strerror(rc));
+			goto fail;
+		}
+	}
+	return ctx;
+fail:
+	ub_ctx_delete(ctx);
+	return NULL;
+}

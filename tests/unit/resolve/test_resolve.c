@@ -1,0 +1,536 @@
+/*
+ * src/resolve/resolve.c without a network: recursions go to the fake
+ * libunbound of res_harness.h and the test decides how each one ends.
+ * The rule under test throughout: every waiter of every recursion gets
+ * exactly one answer and one release, whatever the path, and a failed
+ * recursion never becomes a NOERROR answer.
+ */
+#include "res_harness.h"
+
+static const uint8_t ADDR1[4] = {203, 0, 113, 80};
+static const uint8_t ADDR2[4] = {203, 0, 113, 81};
+
+static void no_stale(struct vd_config *cfg)
+{
+	cfg->serve_stale = false;
+}
+
+static void setup_default(void)
+{
+	h_setup(NULL);
+}
+
+static void setup_no_stale(void)
+{
+	h_setup(no_stale);
+}
+
+static void teardown(void)
+{
+	h_teardown();
+}
+
+static int submit(const struct h_query *hq, const struct vd_reply_to *dest)
+{
+	rcu_read_lock();
+	if (dest->transport == VD_TRANSPORT_TCP)
+		vd_tcp_conn_ref(dest->conn); /* as the pipeline does */
+	int rc = vd_res_submit(h.w->res, &hq->q, hq->key, hq->key_len,
+			       hq->hash, dest);
+	if (rc != 0 && dest->transport == VD_TRANSPORT_TCP)
+		vd_tcp_conn_unref(dest->conn);
+	rcu_read_unlock();
+	return rc;
+}
+
+static int prefetch(const struct h_query *hq)
+{
+	rcu_read_lock();
+	int rc = vd_res_prefetch(h.w->res, &hq->q, hq->key, hq->key_len,
+				 hq->hash);
+	rcu_read_unlock();
+	return rc;
+}
+
+/* An entry as maybe_prefetch() leaves it when it starts a refresh. */
+static void mark_prefetching(const struct h_query *hq)
+{
+	const struct vd_cache_entry *e = h_lookup(hq);
+	cr_assert_not_null(e);
+	atomic_store(&((struct vd_cache_entry *)e)->prefetching, 1);
+}
+
+static unsigned prefetching(const struct h_query *hq)
+{
+	const struct vd_cache_entry *e = h_lookup(hq);
+	cr_assert_not_null(e);
+	return atomic_load(&e->prefetching);
+}
+
+/* Stores name's answer already expired: TTL 0 (cache-min-ttl is 0)
+ * rather than a time in the past, which a monotonic clock just after
+ * boot may not have. */
+static void store_expired(const struct h_query *hq)
+{
+	struct pkt reply;
+	h_reply(&reply, "www.lab", 0, 0, ADDR1);
+	h_store(hq, &reply, vd_now_ns());
+	cr_assert_eq(h_lookup(hq)->meta.ttl, 0);
+}
+
+/* ---- defect 1: a failed prefetch answers the clients that joined it */
+
+static void prefetch_fails_with_two_joined(void)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	/* The refresh started in the entry's last seconds; it expired while
+	 * the refresh was out, so clients missed and joined it. */
+	store_expired(&hq);
+	mark_prefetching(&hq);
+	cr_assert_eq(prefetch(&hq), 0);
+	struct vd_tcp_conn conn = {0};
+	struct vd_reply_to udp = h_udp_dest(), tcp = h_tcp_dest(&conn);
+	cr_assert_eq(submit(&hq, &udp), 0);
+	cr_assert_eq(submit(&hq, &tcp), 0);
+	cr_assert_eq(fake_ub.n_calls, 1, "the clients joined the prefetch");
+	cr_assert_eq(h.w->stats.coalesced, 2);
+
+	fake_fire(0, VD_DNS_RCODE_SERVFAIL, NULL, 0, 0, NULL);
+	cr_assert_eq(conn.answers, 1, "TCP waiter answered once");
+	cr_assert_eq(conn.inflight, 0, "TCP waiter released");
+	cr_assert_eq(vd_res_outstanding(h.w->res), 0);
+	cr_assert_eq(prefetching(&hq), 0, "a later hit may prefetch again");
+}
+
+Test(prefetch_failure, joined_waiters_get_servfail, .init = setup_no_stale,
+     .fini = teardown)
+{
+	prefetch_fails_with_two_joined();
+	uint8_t ans[VD_DNS_MSG_MAX];
+	size_t n = h_udp_recv(ans, sizeof(ans));
+	cr_assert_gt(n, 0, "UDP waiter answered");
+	cr_assert_eq(h_rcode(ans), VD_DNS_RCODE_SERVFAIL);
+	cr_assert_eq(h_udp_count(), 0, "exactly one UDP answer");
+}
+
+Test(prefetch_failure, joined_waiters_get_stale, .init = setup_default,
+     .fini = teardown)
+{
+	prefetch_fails_with_two_joined();
+	uint8_t ans[VD_DNS_MSG_MAX];
+	size_t n = h_udp_recv(ans, sizeof(ans));
+	cr_assert_gt(n, 0, "UDP waiter answered");
+	cr_assert_eq(h_rcode(ans), VD_DNS_RCODE_NOERROR);
+	cr_assert_eq(h_ancount(ans), 1);
+	cr_assert_eq(h_ede(ans, n), VD_DNS_EDE_STALE_ANSWER);
+	cr_assert_eq(h_udp_count(), 0, "exactly one UDP answer");
+}
+
+Test(prefetch_failure, old_copy_answers_waiters_and_hands_on,
+     .init = setup_default, .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct pkt reply;
+	h_reply(&reply, "www.lab", 0, 100, ADDR1);
+	h_store(&hq, &reply, vd_now_ns());
+	mark_prefetching(&hq);
+	cr_assert_eq(prefetch(&hq), 0);
+	struct vd_tcp_conn conn = {0};
+	struct vd_reply_to tcp = h_tcp_dest(&conn);
+	cr_assert_eq(submit(&hq, &tcp), 0);
+
+	/* libunbound's own cached copy, expiring before the entry: not a
+	 * refresh, so the other prefetch context is asked... */
+	struct pkt old;
+	h_reply(&old, "www.lab", 0, 50, ADDR2);
+	fake_fire(0, 0, old.b, old.len, 0, NULL);
+	cr_assert_eq(fake_ub.n_calls, 2, "second prefetch context asked");
+	cr_assert_eq(prefetching(&hq), 1, "the second prefetch owns the flag");
+	/* ...but the client that joined is answered with it all the same. */
+	cr_assert_eq(conn.answers, 1);
+	cr_assert_eq(conn.inflight, 0);
+	cr_assert_eq(h_rcode(conn.last), VD_DNS_RCODE_NOERROR);
+
+	/* The second context has an old copy too: nothing more to try. */
+	fake_fire(1, 0, old.b, old.len, 0, NULL);
+	cr_assert_eq(fake_ub.n_calls, 2);
+	cr_assert_eq(prefetching(&hq), 0);
+	cr_assert_eq(vd_res_outstanding(h.w->res), 0);
+}
+
+Test(prefetch, success_refreshes_and_answers_joined, .init = setup_default,
+     .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	store_expired(&hq);
+	mark_prefetching(&hq);
+	cr_assert_eq(prefetch(&hq), 0);
+	struct vd_tcp_conn conn = {0};
+	struct vd_reply_to tcp = h_tcp_dest(&conn);
+	cr_assert_eq(submit(&hq, &tcp), 0);
+	struct pkt fresh;
+	h_reply(&fresh, "www.lab", 0, 300, ADDR2);
+	fake_fire(0, 0, fresh.b, fresh.len, 0, NULL);
+	cr_assert_eq(conn.answers, 1);
+	cr_assert_eq(conn.inflight, 0);
+	cr_assert_eq(h_rcode(conn.last), VD_DNS_RCODE_NOERROR);
+	const struct vd_cache_entry *e = h_lookup(&hq);
+	cr_assert_eq(e->meta.ttl, 300, "refreshed");
+	cr_assert_eq(atomic_load(&e->prefetching), 0);
+	cr_assert_eq(fake_ub.n_calls, 1);
+}
+
+Test(prefetch_failure, cancel_clears_prefetching, .init = setup_default,
+     .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct pkt reply;
+	h_reply(&reply, "www.lab", 0, 3600, ADDR1);
+	h_store(&hq, &reply, vd_now_ns());
+	mark_prefetching(&hq);
+	cr_assert_eq(prefetch(&hq), 0);
+
+	rcu_read_lock();
+	vd_res_expire_waiters(h.w->res, vd_now_ns() +
+					       h.d.settings->recursion_timeout_ns +
+					       VD_NS_PER_SEC);
+	rcu_read_unlock();
+	cr_assert_eq(fake_ub.n_cancels, 1);
+	cr_assert_eq(vd_res_outstanding(h.w->res), 0);
+	cr_assert_eq(prefetching(&hq), 0);
+}
+
+/* ---- every other path: one answer, one release -------------------- */
+
+Test(waiters, timeout_answers_each_once, .init = setup_no_stale,
+     .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct vd_tcp_conn conn = {0};
+	struct vd_reply_to udp = h_udp_dest(), tcp = h_tcp_dest(&conn);
+	cr_assert_eq(submit(&hq, &udp), 0);
+	cr_assert_eq(submit(&hq, &tcp), 0);
+	rcu_read_lock();
+	vd_res_expire_waiters(h.w->res, vd_now_ns() +
+					       h.d.settings->recursion_timeout_ns +
+					       VD_NS_PER_SEC);
+	rcu_read_unlock();
+	cr_assert_eq(fake_ub.n_cancels, 1);
+	cr_assert_eq(conn.answers, 1);
+	cr_assert_eq(conn.inflight, 0);
+	cr_assert_eq(h_rcode(conn.last), VD_DNS_RCODE_SERVFAIL);
+	cr_assert_eq(h_udp_count(), 1);
+	cr_assert_eq(h.w->stats.recursion_timeouts, 2);
+	cr_assert_eq(vd_res_outstanding(h.w->res), 0);
+}
+
+Test(waiters, renew_answers_from_the_old_context, .init = setup_default,
+     .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct vd_tcp_conn conn = {0}, late = {0};
+	struct vd_reply_to tcp = h_tcp_dest(&conn), tcp2 = h_tcp_dest(&late);
+	cr_assert_eq(submit(&hq, &tcp), 0);
+	char err[128];
+	rcu_read_lock();
+	cr_assert_eq(vd_res_renew(h.w->res, h.d.settings, err, sizeof(err)), 0);
+	rcu_read_unlock();
+	/* A flush happened: the next asker does not join the old recursion. */
+	cr_assert_eq(submit(&hq, &tcp2), 0);
+	cr_assert_eq(fake_ub.n_calls, 2);
+
+	fake_fire(0, VD_DNS_RCODE_SERVFAIL, NULL, 0, 0, NULL);
+	cr_assert_eq(conn.answers, 1);
+	cr_assert_eq(conn.inflight, 0);
+	cr_assert_eq(h_rcode(conn.last), VD_DNS_RCODE_SERVFAIL);
+	cr_assert_eq(late.answers, 0);
+
+	struct pkt reply;
+	h_reply(&reply, "www.lab", 0, 300, ADDR1);
+	fake_fire(1, 0, reply.b, reply.len, 0, NULL);
+	cr_assert_eq(late.answers, 1);
+	cr_assert_eq(late.inflight, 0);
+	cr_assert_eq(h_rcode(late.last), VD_DNS_RCODE_NOERROR);
+	event_base_loop(h.w->base, EVLOOP_NONBLOCK); /* reap the old pair */
+}
+
+Test(waiters, destroy_releases_without_answer, .init = setup_default)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct vd_tcp_conn conn = {0};
+	struct vd_reply_to tcp = h_tcp_dest(&conn);
+	cr_assert_eq(submit(&hq, &tcp), 0);
+	vd_res_destroy(h.w->res);
+	h.w->res = NULL;
+	cr_assert_eq(conn.answers, 0);
+	cr_assert_eq(conn.inflight, 0);
+	h_teardown();
+}
+
+/* 15: one name asked by more clients than any fixed per-name bound
+ * (1024 before) all join its recursion and all get the answer. */
+Test(waiters, popular_name_has_no_per_recursion_cap, .init = setup_default,
+     .fini = teardown)
+{
+	enum { N = 3000 };
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct vd_tcp_conn *conns = calloc(N, sizeof(*conns));
+	cr_assert_not_null(conns);
+	for (unsigned i = 0; i < N; i++) {
+		struct vd_reply_to tcp = h_tcp_dest(&conns[i]);
+		cr_assert_eq(submit(&hq, &tcp), 0, "asker %u not joined", i + 1);
+	}
+	cr_assert_eq(fake_ub.n_calls, 1);
+	struct pkt reply;
+	h_reply(&reply, "www.lab", 0, 300, ADDR1);
+	fake_fire(0, 0, reply.b, reply.len, 0, NULL);
+	for (unsigned i = 0; i < N; i++) {
+		cr_assert_eq(conns[i].answers, 1);
+		cr_assert_eq(conns[i].inflight, 0);
+		cr_assert_eq(h_rcode(conns[i].last), VD_DNS_RCODE_NOERROR);
+	}
+	free(conns);
+}
+
+static void small_bound(struct vd_config *cfg)
+{
+	cfg->max_recursions = 2; /* 32 waiters in all */
+}
+
+/* The worker-wide bound stays, and a miss over it is told apart. */
+Test(waiters, worker_bound_still_holds, .fini = teardown)
+{
+	h_setup(small_bound);
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct vd_tcp_conn conns[33] = {{0}};
+	for (unsigned i = 0; i < 32; i++) {
+		struct vd_reply_to tcp = h_tcp_dest(&conns[i]);
+		cr_assert_eq(submit(&hq, &tcp), 0);
+	}
+	struct vd_reply_to tcp = h_tcp_dest(&conns[32]);
+	cr_assert_eq(submit(&hq, &tcp), -EBUSY);
+	cr_assert_eq(conns[32].inflight, 0);
+	fake_fire(0, VD_DNS_RCODE_SERVFAIL, NULL, 0, 0, NULL);
+	for (unsigned i = 0; i < 32; i++)
+		cr_assert_eq(conns[i].answers, 1);
+}
+
+/* ---- defect 13: failures are failures ----------------------------- */
+
+/* libunbound failed (rcode SERVFAIL) and its buffer still holds the last
+ * upstream reply, which answers our very question with NOERROR. */
+static void fire_servfail_with_stale_buffer(struct vd_tcp_conn *conn)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct vd_reply_to tcp = h_tcp_dest(conn);
+	cr_assert_eq(submit(&hq, &tcp), 0);
+	struct pkt lure;
+	h_reply(&lure, "www.lab", 0, 86400, ADDR2);
+	fake_fire(0, VD_DNS_RCODE_SERVFAIL, lure.b, lure.len, 0, NULL);
+
+	cr_assert_eq(conn->answers, 1);
+	cr_assert_eq(conn->inflight, 0);
+	cr_assert_eq(h_rcode(conn->last), VD_DNS_RCODE_SERVFAIL);
+	cr_assert_eq(h_ancount(conn->last), 0);
+	cr_assert_eq(h.w->stats.recursion_failures, 1);
+	const struct vd_cache_entry *e = h_lookup(&hq);
+	cr_assert_not_null(e, "the failure is remembered briefly (RFC 9520)");
+	cr_assert_eq(e->meta.rcode, VD_DNS_RCODE_SERVFAIL);
+	cr_assert_eq(e->meta.kind, VD_DNS_ANSWER_SERVFAIL);
+	cr_assert_leq(e->meta.ttl, h.d.settings->cfg.servfail_ttl);
+}
+
+Test(failure, rcode_error_packet_not_served, .init = setup_default,
+     .fini = teardown)
+{
+	struct vd_tcp_conn conn = {0};
+	fire_servfail_with_stale_buffer(&conn);
+}
+
+Test(failure, rcode_error_packet_not_served_no_stale, .init = setup_no_stale,
+     .fini = teardown)
+{
+	struct vd_tcp_conn conn = {0};
+	fire_servfail_with_stale_buffer(&conn);
+}
+
+Test(failure, rcode_error_on_prefetch_keeps_entry, .init = setup_default,
+     .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct pkt reply, lure;
+	h_reply(&reply, "www.lab", 0, 100, ADDR1);
+	h_store(&hq, &reply, vd_now_ns());
+	mark_prefetching(&hq);
+	cr_assert_eq(prefetch(&hq), 0);
+	h_reply(&lure, "www.lab", 0, 86400, ADDR2);
+	fake_fire(0, VD_DNS_RCODE_SERVFAIL, lure.b, lure.len, 0, NULL);
+	const struct vd_cache_entry *e = h_lookup(&hq);
+	cr_assert_not_null(e);
+	cr_assert_eq(e->meta.ttl, 100, "the entry was not replaced");
+	cr_assert_eq(atomic_load(&e->prefetching), 0);
+}
+
+/* RFC 8509 3.2: root-key-sentinel-not-ta-<tag> for a key we trust is
+ * SERVFAIL; libunbound reports it as sec 0 with why_bogus set. */
+Test(failure, why_bogus_with_sec_0_is_servfail, .init = setup_no_stale,
+     .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "root-key-sentinel-not-ta-20326.lab", 1, VD_DNS_F_RD);
+	struct vd_tcp_conn conn = {0};
+	struct vd_reply_to tcp = h_tcp_dest(&conn);
+	cr_assert_eq(submit(&hq, &tcp), 0);
+	struct pkt reply;
+	h_reply(&reply, "root-key-sentinel-not-ta-20326.lab", 0, 300, ADDR1);
+	fake_fire(0, 0, reply.b, reply.len, 0,
+		  "validation failure: key sentinel not-ta");
+	cr_assert_eq(conn.answers, 1);
+	cr_assert_eq(conn.inflight, 0);
+	cr_assert_eq(h_rcode(conn.last), VD_DNS_RCODE_SERVFAIL);
+	cr_assert_eq(h_ede(conn.last, conn.last_len), VD_DNS_EDE_DNSSEC_BOGUS);
+	const struct vd_cache_entry *e = h_lookup(&hq);
+	cr_assert(!e || e->meta.rcode == VD_DNS_RCODE_SERVFAIL);
+	cr_assert_eq(h.w->stats.recursion_failures, 1);
+}
+
+Test(failure, bogus_is_servfail, .init = setup_no_stale, .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "www.bogus.example", 1, VD_DNS_F_RD);
+	struct vd_tcp_conn conn = {0};
+	struct vd_reply_to tcp = h_tcp_dest(&conn);
+	cr_assert_eq(submit(&hq, &tcp), 0);
+	struct pkt reply;
+	h_reply(&reply, "www.bogus.example", 0, 300, ADDR1);
+	fake_fire(0, 0, reply.b, reply.len, 1, "signature crypto failed");
+	cr_assert_eq(h_rcode(conn.last), VD_DNS_RCODE_SERVFAIL);
+	cr_assert_eq(h_ede(conn.last, conn.last_len), VD_DNS_EDE_DNSSEC_BOGUS);
+}
+
+Test(failure, success_is_served_and_cached, .init = setup_default,
+     .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct vd_reply_to udp = h_udp_dest();
+	cr_assert_eq(submit(&hq, &udp), 0);
+	struct pkt reply;
+	h_reply(&reply, "www.lab", 0, 300, ADDR1);
+	fake_fire(0, 0, reply.b, reply.len, 0, NULL);
+	uint8_t ans[VD_DNS_MSG_MAX];
+	size_t n = h_udp_recv(ans, sizeof(ans));
+	cr_assert_gt(n, 0);
+	cr_assert_eq(h_rcode(ans), VD_DNS_RCODE_NOERROR);
+	cr_assert_eq(h_ancount(ans), 1);
+	cr_assert_eq(h_udp_count(), 0);
+	const struct vd_cache_entry *e = h_lookup(&hq);
+	cr_assert_not_null(e);
+	cr_assert_eq(e->meta.rcode, VD_DNS_RCODE_NOERROR);
+	cr_assert_eq(h.w->stats.recursion_failures, 0);
+}
+
+/* ---- 15: a fresh entry at failure time is a normal answer --------- */
+
+static void fail_with_fresh_entry(void)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct vd_reply_to udp = h_udp_dest();
+	cr_assert_eq(submit(&hq, &udp), 0);
+	/* Another worker's recursion for the name finished first. */
+	struct pkt reply;
+	h_reply(&reply, "www.lab", 0, 300, ADDR1);
+	h_store(&hq, &reply, vd_now_ns());
+	fake_fire(0, VD_DNS_RCODE_SERVFAIL, NULL, 0, 0, NULL);
+
+	uint8_t ans[VD_DNS_MSG_MAX];
+	size_t n = h_udp_recv(ans, sizeof(ans));
+	cr_assert_gt(n, 0);
+	cr_assert_eq(h_rcode(ans), VD_DNS_RCODE_NOERROR);
+	cr_assert_eq(h_ancount(ans), 1);
+	cr_assert_neq(h_ede(ans, n), VD_DNS_EDE_STALE_ANSWER, "not stale");
+	cr_assert_gt(h_first_ttl(ans, n), 250, "its own TTL, not stale-answer-ttl");
+	cr_assert_eq(h_udp_count(), 0);
+	cr_assert_eq(h.w->stats.stale_served, 0);
+	const struct vd_cache_entry *e = h_lookup(&hq);
+	cr_assert_eq(e->meta.rcode, VD_DNS_RCODE_NOERROR,
+		     "the failure did not displace the answer");
+}
+
+Test(fresh_on_failure, served_fresh, .init = setup_default, .fini = teardown)
+{
+	fail_with_fresh_entry();
+}
+
+Test(fresh_on_failure, served_fresh_no_stale, .init = setup_no_stale,
+     .fini = teardown)
+{
+	fail_with_fresh_entry();
+}
+
+Test(fresh_on_failure, expired_entry_served_stale, .init = setup_default,
+     .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	store_expired(&hq);
+	struct vd_reply_to udp = h_udp_dest();
+	cr_assert_eq(submit(&hq, &udp), 0);
+	fake_fire(0, VD_DNS_RCODE_SERVFAIL, NULL, 0, 0, NULL);
+	uint8_t ans[VD_DNS_MSG_MAX];
+	size_t n = h_udp_recv(ans, sizeof(ans));
+	cr_assert_gt(n, 0);
+	cr_assert_eq(h_rcode(ans), VD_DNS_RCODE_NOERROR);
+	cr_assert_eq(h_ede(ans, n), VD_DNS_EDE_STALE_ANSWER);
+	cr_assert_eq(h_first_ttl(ans, n), h.d.settings->cfg.stale_answer_ttl);
+	cr_assert_eq(h.w->stats.stale_served, 1);
+}
+
+/* A client waiting past stale-client-timeout while another worker
+ * stored a fresh answer gets that answer, not a stale one, and the
+ * entry is not marked as failing. */
+Test(fresh_on_failure, slow_recursion_with_fresh_entry, .init = setup_default,
+     .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct vd_reply_to udp = h_udp_dest();
+	cr_assert_eq(submit(&hq, &udp), 0);
+	struct pkt reply;
+	h_reply(&reply, "www.lab", 0, 300, ADDR1);
+	h_store(&hq, &reply, vd_now_ns());
+	const struct vd_settings *st = h.d.settings;
+	cr_assert_gt(st->stale_client_timeout_ns, 0);
+	rcu_read_lock();
+	vd_res_expire_waiters(h.w->res,
+			      vd_now_ns() + st->stale_client_timeout_ns +
+				      VD_NS_PER_MS);
+	rcu_read_unlock();
+	uint8_t ans[VD_DNS_MSG_MAX];
+	size_t n = h_udp_recv(ans, sizeof(ans));
+	cr_assert_gt(n, 0, "answered at stale-client-timeout");
+	cr_assert_eq(h_rcode(ans), VD_DNS_RCODE_NOERROR);
+	cr_assert_eq(h_ede(ans, n), -1);
+	cr_assert_gt(h_first_ttl(ans, n), 250);
+	cr_assert_eq(h_udp_count(), 0);
+	const struct vd_cache_entry *e = h_lookup(&hq);
+	cr_assert_eq(atomic_load(&e->stale_retry_ns), 0,
+		     "a fresh entry is not put in the failure recheck window");
+	cr_assert_eq(vd_res_outstanding(h.w->res), 1, "the recursion goes on");
+	struct pkt fresh;
+	h_reply(&fresh, "www.lab", 0, 300, ADDR2);
+	fake_fire(0, 0, fresh.b, fresh.len, 0, NULL);
+	cr_assert_eq(h_udp_count(), 0, "no second answer");
+}

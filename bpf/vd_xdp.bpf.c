@@ -555,7 +555,13 @@ int vd_xdp_main(struct xdp_md *ctx)
 
 	__u64 hits = __sync_fetch_and_add(&e->hits, 1) + 1;
 	maybe_prefetch(conf, e, now, hits);
-	__u32 elapsed = (now - e->stored_ns) / NS_PER_SEC;
+	/* The coarse clock lags CLOCK_MONOTONIC, which user space stamped
+	 * stored_ns with, by up to a tick: right after a (re)insert now can
+	 * read before stored_ns, and the unsigned difference would wrap to a
+	 * huge age and every TTL to 0.  Clamp as the socket path does
+	 * (pipeline.c): not yet stored means no time elapsed. */
+	__u64 stored = e->stored_ns;
+	__u32 elapsed = now > stored ? (now - stored) / NS_PER_SEC : 0;
 
 	/* ---- from here on the frame changes ---- */
 	int delta = (int)(p.dns_off + new_len) - (int)(end - data);

@@ -232,7 +232,8 @@ struct stored {
 	uint64_t stored_ns;
 };
 
-enum { E_WWW_A, E_WWW_AAAA, E_SIGNED, E_NX, E_OLD, E_EXPIRED, E_HOT, E_RAND, E_N };
+enum { E_WWW_A, E_WWW_AAAA, E_SIGNED, E_NX, E_OLD, E_EXPIRED, E_HOT, E_FUTURE,
+       E_RAND, E_N };
 static struct stored st[E_N];
 
 /* An upstream answer for q, normalised the way the resolver does. */
@@ -322,7 +323,10 @@ static size_t socket_answer(int idx, const uint8_t *dns, size_t dlen,
 		return 0;
 	struct stored *s = &st[idx];
 	uint64_t now = vd_now_ns();
-	uint32_t elapsed = (uint32_t)((now - s->stored_ns) / VD_NS_PER_SEC);
+	/* as pipeline.c: an entry stamped after now has aged 0 s */
+	uint32_t elapsed = now > s->stored_ns
+				   ? (uint32_t)((now - s->stored_ns) / VD_NS_PER_SEC)
+				   : 0;
 	struct vd_dns_resp_opts ro = {.max_size = vd_dns_client_max_size(&q, 1232),
 				      .edns_size = 1232,
 				      .nsid = (const uint8_t *)NSID,
@@ -640,6 +644,12 @@ static int setup(const uint8_t *nsid, unsigned nsid_len, bool print_insns)
 	make_entry(E_EXPIRED, &qe, 0, 1, 1, 0, 300, false, 3000, 1000);
 	struct qspec qh = {.name = "hot.example.test", .qtype = 1};
 	make_entry(E_HOT, &qh, 0, 1, 1, 0, 100, false, 95500, 0);
+	/* Stamped after the program's clock: bpf_ktime_get_coarse_ns() lags
+	 * CLOCK_MONOTONIC by up to a tick, so right after an insert the
+	 * program reads a "now" before stored_ns.  A whole second ahead makes
+	 * that certain whatever the scheduling; the TTLs must stay full. */
+	struct qspec qf = {.name = "fresh.example.test", .qtype = 1};
+	make_entry(E_FUTURE, &qf, 0, 2, 1, 0, 300, false, -1000, 0);
 
 	return 0;
 }
@@ -689,6 +699,7 @@ int main(int argc, char **argv)
 		{"hit DO=1 signed ~1.1 KB answer", v4, Q(.id = 0x6666, .flags = 0x0100, .name = "signed.example.TEST", .qtype = 1, .edns = 1232, .do_bit = true), E_SIGNED, TX, VD_XDP_CTR_HIT, NULL},
 		{"hit DO=1 signed, v6", v6, Q(.id = 0x6667, .flags = 0x0110, .name = "signed.example.test", .qtype = 1, .edns = 1232, .do_bit = true), -1, PASS, VD_XDP_CTR_MISS, NULL},
 		{"hit NXDOMAIN + SOA", v4, Q(.id = 0x7777, .flags = 0x0100, .name = "nx.example.test", .qtype = 1, .edns = 1232), E_NX, TX, VD_XDP_CTR_HIT, NULL},
+		{"hit, stored_ns ahead of the coarse clock: TTLs full", v4, Q(.id = 0x8889, .flags = 0x0100, .name = "fresh.example.test", .qtype = 1, .edns = 1232), E_FUTURE, TX, VD_XDP_CTR_HIT, NULL},
 		{"hit, TTLs lowered by 5 s", v4, Q(.id = 0x8888, .flags = 0x0100, .name = "old.example.test", .qtype = 1), E_OLD, TX, VD_XDP_CTR_HIT, NULL},
 		/* pass: cache */
 		{"signed answer > client's 512", v4, Q(.id = 1, .flags = 0x0100, .name = "signed.example.test", .qtype = 1, .edns = 512, .do_bit = true), -1, PASS, VD_XDP_CTR_TOO_BIG, NULL},

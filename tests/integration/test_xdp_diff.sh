@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The XDP fast path on the lab (issue 3):
 #  - differential: a corpus (names, types, casing, EDNS off/on/DO/512/NSID,
-#    IPv4/IPv6) answered with XDP attached equals, byte for byte except TTLs,
+#    IPv4/IPv6) answered with XDP attached equals, byte for byte except TTLs
+#    (which must agree within 1 s once the time between the runs is counted),
 #    the same corpus with XDP detached (by a config reload);
 #  - a reload attaches and detaches without a restart;
 #  - flush: after a flush XDP no longer answers the name; after the cache is

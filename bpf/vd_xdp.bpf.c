@@ -196,6 +196,94 @@ __attribute__((noinline)) int vd_xdp_question(struct vd_xdp_scratch *s,
 }
 
 /*
+ * The ones'-complement sum of the whole DNS message at s->qbuf +
+ * VD_XDP_Q_OFF (dns_len bytes), for verifying the query's UDP checksum:
+ * whole 8-byte words of qbuf, the 4 bytes before the message and those past
+ * its end masked off.  The message starts at an even offset of qbuf and of
+ * the UDP datagram alike, so the 16-bit words line up.  Bounded by
+ * VD_XDP_QUERY_MAX (65 words); a global function, verified once.  Returns
+ * the sum folded to 16 bits, as big-endian words.
+ */
+__attribute__((noinline)) int vd_xdp_msg_sum(struct vd_xdp_scratch *s,
+					     __u32 dns_len)
+{
+	if (!s || dns_len > VD_XDP_QUERY_MAX)
+		return 0;
+	__u32 end = VD_XDP_Q_OFF + dns_len;
+	__u32 nw = (end + 7) / 8;
+	__u64 sum = 0;
+	_Static_assert(VD_XDP_Q_OFF == 4, "the first word's head is masked");
+	for (__u32 i = 0; i < (VD_XDP_Q_OFF + VD_XDP_QUERY_MAX + 7) / 8; i++) {
+		if (i >= nw)
+			break;
+		__u64 w = s->qw[i];
+		if (i == 0)
+			w &= ~HEAD_MASK(VD_XDP_Q_OFF);
+		__u32 left = end - 8 * i;
+		if (left < 8)
+			w &= HEAD_MASK(left);
+		sum += (w & 0xffffffff) + (w >> 32);
+	}
+	return CSUM_TO_BE(vd_xdp_csum_fold(sum));
+}
+
+/*
+ * The query's UDP checksum verifies: pseudo header, UDP header (with the
+ * checksum field) and the message (msum, vd_xdp_msg_sum) sum to 0xffff.
+ * The kernel drops datagrams that fail (__udp4_lib_rcv, udp6); answering
+ * one would answer bytes the client never sent.  IPv4's 0 means "no
+ * checksum" and is legal (RFC 768); IPv6 forbids it (RFC 8200 8.1), and
+ * the kernel drops those too.
+ */
+static __always_inline int udp_csum_ok(void *data, void *end,
+				       const struct vd_xdp_pkt *p, __u32 msum)
+{
+	struct udphdr *udp = data + (p->l4_off & 0xff);
+	if ((void *)(udp + 1) > end)
+		return 0;
+	if (udp->check == 0)
+		return p->family == 4;
+	__u64 sum = msum + IPPROTO_UDP + bpf_ntohs(udp->len);
+	const __u16 *u = (const __u16 *)udp;
+	sum += bpf_ntohs(u[0]) + bpf_ntohs(u[1]) + bpf_ntohs(u[2]) +
+	       bpf_ntohs(u[3]);
+	if (p->family == 4) {
+		struct iphdr *ip = data + (p->l3_off & 0xff);
+		if ((void *)(ip + 1) > end)
+			return 0;
+		const __u16 *w = (const __u16 *)&ip->saddr;
+#pragma clang loop unroll(full)
+		for (int k = 0; k < 4; k++)
+			sum += bpf_ntohs(w[k]);
+	} else {
+		struct ipv6hdr *ip6 = data + (p->l3_off & 0xff);
+		if ((void *)(ip6 + 1) > end)
+			return 0;
+		const __u16 *w = (const __u16 *)&ip6->saddr;
+#pragma clang loop unroll(full)
+		for (int k = 0; k < 16; k++)
+			sum += bpf_ntohs(w[k]);
+	}
+	return vd_xdp_csum_fold(sum) == 0xffff;
+}
+
+/* The frame is addressed to the receiving interface's own MAC, as the
+ * loader recorded it (vd_xdp_ifmacs); an interface without a record
+ * answers nothing here. */
+static __always_inline int to_our_mac(struct xdp_md *ctx, void *data,
+				      void *end)
+{
+	__u32 ifindex = ctx->ingress_ifindex;
+	const struct vd_xdp_ifmac *m = bpf_map_lookup_elem(&vd_xdp_ifmacs,
+							    &ifindex);
+	struct ethhdr *eth = data;
+	if (!m || (void *)(eth + 1) > end)
+		return 0;
+	return *(const __u32 *)m->mac == *(const __u32 *)eth->h_dest &&
+	       *(const __u16 *)&m->mac[4] == *(const __u16 *)&eth->h_dest[4];
+}
+
+/*
  * The DNS query at s->qbuf + VD_XDP_Q_OFF (dns_len bytes): header checks, the qname's
  * labels, then one pass over the question in 8-byte words that sums its
  * bytes for the UDP checksum and writes the lower-cased name into s->qk;
@@ -492,6 +580,10 @@ int vd_xdp_main(struct xdp_md *ctx)
 		return pass(VD_XDP_CTR_ERROR);
 	if (!is_vip(conf, &vip))
 		return pass(VD_XDP_CTR_NOT_VIP);
+	/* The kernel takes only frames to our MAC as its own (PACKET_HOST);
+	 * checked here, after the VIP, so other traffic pays no lookup. */
+	if (!to_our_mac(ctx, data, end))
+		return pass(VD_XDP_CTR_NOT_HOST);
 	/* The ACL before any DNS parsing, as on the socket path; clients
 	 * that get REFUSED or nothing are the socket path's business. */
 	if (!acl_allows(conf, &p, &src))
@@ -507,6 +599,8 @@ int vd_xdp_main(struct xdp_md *ctx)
 		return pass(VD_XDP_CTR_ERROR);
 	if (bpf_xdp_load_bytes(ctx, p.dns_off, s->qbuf + VD_XDP_Q_OFF, dns_len))
 		return pass(VD_XDP_CTR_MALFORMED);
+	if (!udp_csum_ok(data, end, &p, (__u32)vd_xdp_msg_sum(s, dns_len)))
+		return pass(VD_XDP_CTR_BAD_CSUM);
 	rc = parse_dns(s, dns_len, &qq);
 	if (rc)
 		return pass(rc < 0 ? VD_XDP_CTR_MALFORMED : rc);

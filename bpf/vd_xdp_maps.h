@@ -39,6 +39,14 @@ struct {
 	__type(value, __u32);
 } vd_xdp_acl SEC(".maps");
 
+/* ifindex -> the interface's own MAC; frames to other MACs go up. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VD_XDP_MAX_IFMACS);
+	__type(key, __u32);
+	__type(value, struct vd_xdp_ifmac);
+} vd_xdp_ifmacs SEC(".maps");
+
 /* Run-time settings, one element. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -209,6 +209,16 @@ _Static_assert(sizeof(struct vd_xdp_conf) ==
 		       32 + 20 * VD_XDP_FAST_VIPS + 36 * VD_XDP_FAST_ACL,
 	       "vd_xdp_conf layout");
 
+/* The interface's own MAC (vd_xdp_ifmac map, by ifindex), written by the
+ * loader before it attaches there.  The kernel answers only frames to it
+ * (PACKET_HOST): broadcast, multicast and other hosts' frames that reach
+ * the program (promiscuous mode, a bridge, a flooding switch) go up. */
+struct vd_xdp_ifmac {
+	__u8 mac[6];
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct vd_xdp_ifmac) == 8, "vd_xdp_ifmac layout");
+
 /* Prefetch request from the program (ring buffer record): the key of an
  * entry hit in its prefetch window often enough. */
 struct vd_xdp_prefetch_req {
@@ -237,7 +247,10 @@ _Static_assert(sizeof(struct vd_xdp_prefetch_req) == 264,
 	X(TOO_BIG, "too-big")       /* answer above the client's buffer */   \
 	X(NSID, "nsid")             /* NSID asked, node-id too long */        \
 	X(NO_ROOM, "no-room")       /* frame could not grow */                \
-	X(ERROR, "error")           /* inconsistent entry: dropped */
+	X(ERROR, "error")           /* inconsistent entry: dropped */         \
+	X(NOT_HOST, "not-host")     /* not to the interface's own MAC */      \
+	X(MARTIAN, "martian")       /* source the kernel would not accept */ \
+	X(BAD_CSUM, "bad-checksum") /* IPv4 header or UDP checksum wrong */
 
 enum vd_xdp_counter {
 #define VD_XDP_CTR_ENUM(id, name) VD_XDP_CTR_##id,

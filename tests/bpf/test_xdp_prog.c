@@ -12,6 +12,7 @@
  * instruction count so growth shows in the test log.
  */
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -361,6 +362,9 @@ struct tcase {
 	int counter;         /* enum vd_xdp_counter that must count it */
 	/* edits to the built query frame */
 	void (*mangle)(uint8_t *f, size_t *len, const struct addrs *a);
+	/* keep the mangled frame's checksums as they are (else they are
+	 * made right again, so a case tests what it means to) */
+	bool raw_csum;
 };
 
 static size_t l3_of(const struct addrs *a) { return a->vlan ? 18 : 14; }
@@ -370,14 +374,47 @@ static size_t l4_of(const struct addrs *a)
 }
 static size_t dns_of(const struct addrs *a) { return l4_of(a) + 8; }
 
+/* Makes the IPv4 header and UDP checksums of a (mangled) frame right again
+ * where its lengths allow; an IPv4 UDP checksum of 0 ("none") stays 0. */
+static void fix_checksums(uint8_t *f, size_t len, const struct addrs *a)
+{
+	size_t l3 = l3_of(a), l4 = l4_of(a);
+	if (len < l4 + 8)
+		return;
+	bool v4 = (f[l3] >> 4) == 4;
+	if (v4) {
+		f[l3 + 10] = f[l3 + 11] = 0;
+		uint16_t c = (uint16_t)~fold(sum16(f + l3, 20, 0));
+		f[l3 + 10] = (uint8_t)(c >> 8);
+		f[l3 + 11] = (uint8_t)c;
+		if (f[l4 + 6] == 0 && f[l4 + 7] == 0)
+			return;
+	}
+	size_t ulen = (size_t)(f[l4 + 4] << 8 | f[l4 + 5]);
+	if (ulen < 8 || l4 + ulen > len)
+		return;
+	f[l4 + 6] = f[l4 + 7] = 0;
+	uint32_t s = v4 ? sum16(f + l3 + 12, 8, 0) : sum16(f + l3 + 8, 32, 0);
+	s += 17 + (uint32_t)ulen;
+	s = sum16(f + l4, ulen, s);
+	uint16_t c = (uint16_t)~fold(s);
+	if (c == 0)
+		c = 0xffff;
+	f[l4 + 6] = (uint8_t)(c >> 8);
+	f[l4 + 7] = (uint8_t)c;
+}
+
 static bool run_case(const struct tcase *t)
 {
 	uint8_t in[4096], out[4096], want[4096], dnsw[4096];
 	struct buf qb;
 	build_query(&qb, &t->q);
 	size_t len = build_frame(in, &t->a, qb.b, qb.len, false);
-	if (t->mangle)
+	if (t->mangle) {
 		t->mangle(in, &len, &t->a);
+		if (!t->raw_csum)
+			fix_checksums(in, len, &t->a);
+	}
 	uint64_t before[VD_XDP_CTR_MAX], after[VD_XDP_CTR_MAX];
 	counters(before);
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (uint32_t)len,
@@ -527,6 +564,74 @@ static void m_noterm(uint8_t *f, size_t *l, const struct addrs *a)
 	f[dns_of(a) + 11] = 0; /* no OPT any more */
 }
 
+/* Ingress checks the kernel does and the fast path must not skip. */
+static void m_other_mac(uint8_t *f, size_t *l, const struct addrs *a)
+{
+	(void)l;
+	(void)a;
+	f[5] ^= 0x10; /* another host's unicast MAC */
+}
+static void m_bcast_mac(uint8_t *f, size_t *l, const struct addrs *a)
+{
+	(void)l;
+	(void)a;
+	memset(f, 0xff, 6);
+}
+static void m_mcast_mac(uint8_t *f, size_t *l, const struct addrs *a)
+{
+	(void)l;
+	(void)a;
+	static const uint8_t m[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
+	memcpy(f, m, 6);
+}
+static void m_bad_udp_csum(uint8_t *f, size_t *l, const struct addrs *a)
+{
+	(void)l;
+	f[l4_of(a) + 7] ^= 0x01;
+}
+static void m_bad_dns_byte(uint8_t *f, size_t *l, const struct addrs *a)
+{
+	/* the last byte of the message (qclass / OPT), checksum untouched:
+	 * what the sum over the whole query must catch */
+	(void)a;
+	f[*l - 1] ^= 0x01;
+}
+static void m_bad_ip_csum(uint8_t *f, size_t *l, const struct addrs *a)
+{
+	(void)l;
+	f[l3_of(a) + 10] ^= 0x01;
+}
+static void m_no_udp_csum(uint8_t *f, size_t *l, const struct addrs *a)
+{
+	(void)l;
+	f[l4_of(a) + 6] = f[l4_of(a) + 7] = 0;
+}
+static void m_src(uint8_t *f, const struct addrs *a, const char *addr)
+{
+	size_t l3 = l3_of(a);
+	if (a->family == 4)
+		inet_pton(AF_INET, addr, f + l3 + 12);
+	else
+		inet_pton(AF_INET6, addr, f + l3 + 8);
+}
+#define M_SRC(fn, addr)                                                        \
+	static void fn(uint8_t *f, size_t *l, const struct addrs *a)           \
+	{                                                                      \
+		(void)l;                                                       \
+		m_src(f, a, addr);                                             \
+	}
+M_SRC(m_src_lo4, "127.0.0.1")
+M_SRC(m_src_zero4, "0.1.2.3")
+M_SRC(m_src_mcast4, "224.0.0.251")
+M_SRC(m_src_bcast4, "255.255.255.255")
+M_SRC(m_src_class_e, "240.0.0.1")
+M_SRC(m_src_lo6, "::1")
+M_SRC(m_src_any6, "::")
+M_SRC(m_src_mcast6, "ff02::1")
+M_SRC(m_src_ll6, "fe80::1")
+M_SRC(m_src_mapped6, "::ffff:192.0.2.10")
+M_SRC(m_src_nat64, "64:ff9b::c000:20a") /* well-known NAT64: a real client */
+
 static const uint8_t OPT_NSID[] = {0, 3, 0, 0};
 static const uint8_t OPT_COOKIE[] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
 static const uint8_t OPT_ECS[] = {0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2};
@@ -627,6 +732,12 @@ static int setup(const uint8_t *nsid, unsigned nsid_len, bool print_insns)
 	struct vd_xdp_conf conf = {.prefetch = 1, .prefetch_percent = 10,
 				   .prefetch_min_hits = 2};
 	bpf_map_update_elem(bpf_map__fd(skel->maps.vd_xdp_config), &zero, &conf, 0);
+	/* BPF_PROG_TEST_RUN runs the program as if received on the
+	 * namespace's loopback; its "MAC" is the queries' destination. */
+	struct vd_xdp_ifmac im = {{0}};
+	memcpy(im.mac, MAC_B, 6);
+	uint32_t lo = if_nametoindex("lo");
+	bpf_map_update_elem(bpf_map__fd(skel->maps.vd_xdp_ifmacs), &lo, &im, 0);
 
 	/* The mirror */
 	struct qspec qa = {.name = "www.example.test", .qtype = 1};
@@ -741,6 +852,28 @@ int main(int argc, char **argv)
 		{"EDNS padding", v6, Q(.name = "www.example.test", .qtype = 28, .edns = 1232, .opts = OPT_PAD, .opts_len = sizeof(OPT_PAD)), -1, PASS, VD_XDP_CTR_EDNS_OPTION, NULL},
 		{"EDNS version 1", v4, Q(.name = "www.example.test", .qtype = 1, .edns = 1232), -1, PASS, VD_XDP_CTR_EDNS_OTHER, m_ednsver},
 		{"ARCOUNT 2", v4, Q(.name = "www.example.test", .qtype = 1, .edns = 1232), -1, PASS, VD_XDP_CTR_EDNS_OTHER, m_ar2},
+		/* pass: the kernel's own ingress checks */
+		{"frame to another host's MAC", v4, Q(.name = "www.example.test", .qtype = 1), -1, PASS, VD_XDP_CTR_NOT_HOST, m_other_mac},
+		{"frame to the broadcast MAC", v4, Q(.name = "www.example.test", .qtype = 1), -1, PASS, VD_XDP_CTR_NOT_HOST, m_bcast_mac},
+		{"frame to a multicast MAC, v6", v6, Q(.name = "www.example.test", .qtype = 28), -1, PASS, VD_XDP_CTR_NOT_HOST, m_mcast_mac},
+		{"source 127.0.0.1 from the wire", v4, Q(.name = "www.example.test", .qtype = 1), -1, PASS, VD_XDP_CTR_MARTIAN, m_src_lo4},
+		{"source in 0.0.0.0/8", v4, Q(.name = "www.example.test", .qtype = 1), -1, PASS, VD_XDP_CTR_MARTIAN, m_src_zero4},
+		{"multicast source", v4, Q(.name = "www.example.test", .qtype = 1), -1, PASS, VD_XDP_CTR_MARTIAN, m_src_mcast4},
+		{"broadcast source", v4, Q(.name = "www.example.test", .qtype = 1), -1, PASS, VD_XDP_CTR_MARTIAN, m_src_bcast4},
+		{"class E source", v4, Q(.name = "www.example.test", .qtype = 1), -1, PASS, VD_XDP_CTR_MARTIAN, m_src_class_e},
+		{"source ::1 from the wire", v6, Q(.name = "www.example.test", .qtype = 28), -1, PASS, VD_XDP_CTR_MARTIAN, m_src_lo6},
+		{"source ::", v6, Q(.name = "www.example.test", .qtype = 28), -1, PASS, VD_XDP_CTR_MARTIAN, m_src_any6},
+		{"source ff02::1", v6, Q(.name = "www.example.test", .qtype = 28), -1, PASS, VD_XDP_CTR_MARTIAN, m_src_mcast6},
+		{"source fe80::1", v6, Q(.name = "www.example.test", .qtype = 28), -1, PASS, VD_XDP_CTR_MARTIAN, m_src_ll6},
+		{"source v4-mapped", v6, Q(.name = "www.example.test", .qtype = 28), -1, PASS, VD_XDP_CTR_MARTIAN, m_src_mapped6},
+		{"source NAT64 64:ff9b::/96 is a client (ACL decides)", v6, Q(.name = "www.example.test", .qtype = 28), -1, PASS, VD_XDP_CTR_ACL, m_src_nat64},
+		{"IPv4 header checksum wrong", v4, Q(.name = "www.example.test", .qtype = 1), -1, PASS, VD_XDP_CTR_BAD_CSUM, m_bad_ip_csum, true},
+		{"UDP checksum wrong, v4", v4, Q(.name = "www.example.test", .qtype = 1, .edns = 1232), -1, PASS, VD_XDP_CTR_BAD_CSUM, m_bad_udp_csum, true},
+		{"UDP checksum wrong, v6", v6, Q(.name = "www.example.test", .qtype = 28), -1, PASS, VD_XDP_CTR_BAD_CSUM, m_bad_udp_csum, true},
+		{"query byte flipped under a right-looking checksum, v4", v4, Q(.name = "www.example.test", .qtype = 1), -1, PASS, VD_XDP_CTR_BAD_CSUM, m_bad_dns_byte, true},
+		{"query byte flipped, v6 with EDNS", v6, Q(.name = "www.example.test", .qtype = 28, .edns = 1232), -1, PASS, VD_XDP_CTR_BAD_CSUM, m_bad_dns_byte, true},
+		{"UDP checksum 0 in IPv6 (forbidden)", v6, Q(.name = "www.example.test", .qtype = 28), -1, PASS, VD_XDP_CTR_BAD_CSUM, m_no_udp_csum, true},
+		{"UDP checksum 0 in IPv4 (none): answered", v4, Q(.id = 0x9999, .flags = 0x0100, .name = "www.example.test", .qtype = 1), E_WWW_A, TX, VD_XDP_CTR_HIT, m_no_udp_csum, true},
 		{"query above 512 bytes", v4, Q(.name = "www.example.test", .qtype = 1, .edns = 1232, .opts = OPT_BIG, .opts_len = sizeof(OPT_BIG)), -1, PASS, VD_XDP_CTR_TOO_LONG, NULL},
 	};
 	OPT_BIG[1] = 12;

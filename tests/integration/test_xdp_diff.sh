@@ -25,6 +25,9 @@ serve-stale = no"
 # XDP_TX on veth needs a program on the peer too (LAB-NOTES.md).
 ip -n "$NS_ROUTER" link set dev n1 xdpdrv obj "$PASS_OBJ" sec xdp ||
   fail "XDP_PASS program on the router's n1"
+# The program verifies UDP checksums; the client's veth must compute them
+# instead of leaving them to an offload that never happens (xdp_diff.py).
+in_client $DIFF tx-csum-off r0 || fail "TX checksum offload off on the client's r0"
 
 attached() { ip -n "$NS_NODE1" link show dev dn0 | grep -q "prog/xdp"; }
 ctr() { in_node 1 $DIFF counters dn0 | awk -v k="$1" '$1 == k {print $2}'; }

@@ -11,6 +11,8 @@
   xdp_diff.py counters IFACE     sum of the XDP counters of the program on
                                  IFACE (run inside the node's namespace),
                                  as "name value" lines (needs bpftool)
+  xdp_diff.py tx-csum-off IFACE  turn off IFACE's TX checksum offload (the
+                                 ethtool ioctl; no ethtool binary needed)
 
 The corpus crosses names (positive, CNAME chain, MX, NXDOMAIN, NODATA,
 signed, too big for 512), qname casing, EDNS off/on/DO/small buffer/NSID,
@@ -173,7 +175,7 @@ def counters(iface):
     names = ["hit", "miss", "expired", "not-ip", "not-udp", "not-vip",
              "fragment", "ip-options", "acl", "malformed", "not-query",
              "edns-option", "edns-other", "too-long", "too-big", "nsid",
-             "no-room", "error"]
+             "no-room", "error", "not-host", "martian", "bad-checksum"]
     for mid in info.get("map_ids", []):
         m = json.loads(subprocess.check_output(["bpftool", "-j", "map", "show",
                                                 "id", str(mid)]))
@@ -189,6 +191,25 @@ def counters(iface):
     return 0
 
 
+def tx_csum_off(iface):
+    """A veth with TX checksum offload hands its peer CHECKSUM_PARTIAL
+    packets whose UDP checksum holds only the pseudo header: the kernel
+    trusts those, but XDP sees the bytes and (rightly) passes them up as
+    bad-checksum.  A real NIC's wire packets carry whole checksums; so must
+    the lab client's."""
+    import array
+    import fcntl
+    SIOCETHTOOL, ETHTOOL_STXCSUM = 0x8946, 0x17
+    val = array.array("B", struct.pack("II", ETHTOOL_STXCSUM, 0))
+    ifr = struct.pack("16sP", iface.encode(), val.buffer_info()[0])
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        fcntl.ioctl(s.fileno(), SIOCETHTOOL, ifr + b"\0" * 16)
+    finally:
+        s.close()
+    return 0
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "run":
         return run(argv[2])
@@ -196,6 +217,8 @@ def main(argv):
         return compare(argv[2], argv[3])
     if len(argv) == 3 and argv[1] == "counters":
         return counters(argv[2])
+    if len(argv) == 3 and argv[1] == "tx-csum-off":
+        return tx_csum_off(argv[2])
     print(__doc__, file=sys.stderr)
     return 2
 

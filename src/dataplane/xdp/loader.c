@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -243,6 +244,35 @@ static int set_conf(struct vd_xdp *x, const struct vd_xdp_opts *o)
 
 /* ---- attach ------------------------------------------------------------- */
 
+/* Records the interface's MAC for the program, which answers only frames
+ * addressed to it (vd_xdp_ifmac).  Read once at attach: a MAC changed
+ * later (rare on a VIP's uplink) makes the program pass everything there
+ * until the next attach, never answer for another host. */
+static int set_ifmac(struct vd_xdp *x, const struct xdp_iface *ifc)
+{
+	struct ifreq ifr;
+	struct vd_xdp_ifmac m;
+	int rc = 0;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifc->name);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) {
+		rc = -errno;
+		goto out;
+	}
+	memset(&m, 0, sizeof(m));
+	memcpy(m.mac, ifr.ifr_hwaddr.sa_data, sizeof(m.mac));
+	uint32_t idx = (uint32_t)ifc->ifindex;
+	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.vd_xdp_ifmacs), &idx,
+				&m, BPF_ANY) != 0)
+		rc = -errno;
+out:
+	close(fd);
+	return rc;
+}
+
 static int attach_one(struct vd_xdp *x, struct xdp_iface *ifc,
 		      enum vd_xdp_mode mode)
 {
@@ -252,6 +282,12 @@ static int attach_one(struct vd_xdp *x, struct xdp_iface *ifc,
 		int e = errno;
 		vd_log(VD_LOG_ERR, "xdp: interface %s: %s", ifc->name, strerror(e));
 		return -e;
+	}
+	int rc = set_ifmac(x, ifc);
+	if (rc != 0) {
+		vd_log(VD_LOG_ERR, "xdp: cannot read the MAC of %s: %s",
+		       ifc->name, strerror(-rc));
+		return rc;
 	}
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
 	lo.flags = mode == VD_XDP_MODE_GENERIC ? XDP_FLAGS_SKB_MODE
@@ -269,6 +305,9 @@ static int attach_one(struct vd_xdp *x, struct xdp_iface *ifc,
 		int e = errno;
 		vd_log(VD_LOG_ERR, "xdp: cannot attach to %s: %s", ifc->name,
 		       strerror(e));
+		uint32_t idx = (uint32_t)ifc->ifindex;
+		(void)bpf_map_delete_elem(
+			bpf_map__fd(x->skel->maps.vd_xdp_ifmacs), &idx);
 		return -e;
 	}
 	ifc->link_fd = fd;
@@ -278,11 +317,14 @@ static int attach_one(struct vd_xdp *x, struct xdp_iface *ifc,
 	return 0;
 }
 
-static void detach_one(struct xdp_iface *ifc)
+static void detach_one(struct vd_xdp *x, struct xdp_iface *ifc)
 {
 	if (ifc->link_fd >= 0) {
 		close(ifc->link_fd);
 		vd_log(VD_LOG_NOTICE, "xdp: detached from %s", ifc->name);
+		uint32_t idx = (uint32_t)ifc->ifindex;
+		(void)bpf_map_delete_elem(
+			bpf_map__fd(x->skel->maps.vd_xdp_ifmacs), &idx);
 	}
 	ifc->link_fd = -1;
 }
@@ -304,7 +346,7 @@ static void set_ifaces(struct vd_xdp *x, const struct vd_xdp_opts *o)
 		if (wants_iface(o, x->ifaces[i].name))
 			x->ifaces[kept++] = x->ifaces[i];
 		else
-			detach_one(&x->ifaces[i]);
+			detach_one(x, &x->ifaces[i]);
 	}
 	x->n_ifaces = kept;
 	for (size_t i = 0; i < o->n_ifaces && x->n_ifaces < VD_XDP_MAX_IFACES;
@@ -354,7 +396,7 @@ void vd_xdp_stop(struct vd_xdp *x)
 	if (!x)
 		return;
 	for (size_t i = 0; i < x->n_ifaces; i++)
-		detach_one(&x->ifaces[i]);
+		detach_one(x, &x->ifaces[i]);
 	x->n_ifaces = 0;
 	/* After this returns no observer call runs or will run. */
 	if (x->cache)

@@ -43,6 +43,8 @@ const volatile __u16 vd_nsid_csum = 0;
 /* Seed of the mirror's key hash (vd_xdp_qkey_hash); the loader picks it
  * at random and hashes its keys with it. */
 const volatile __u64 vd_hash_seed = 0;
+/* Sets of the mirror - 1 (a power of two): max_entries / VD_XDP_WAYS. */
+const volatile __u32 vd_set_mask = VD_XDP_MIRROR_ENTRIES / VD_XDP_WAYS - 1;
 
 #define DNS_F_QR 0x8000
 #define DNS_F_OPCODE 0x7800
@@ -612,8 +614,25 @@ int vd_xdp_main(struct xdp_md *ctx)
 	s->qk.flags = kf;
 
 	__u64 hkey = vd_xdp_hash_final(qq.hash, s->qk.hdr);
-	struct vd_xdp_entry *e = bpf_map_lookup_elem(&vd_xdp_mirror, &hkey);
-	if (!e || !same_key(e, s))
+	/* The set's ways (array lookups: inlined, no helper call). */
+	__u32 base = ((__u32)hkey & vd_set_mask) * VD_XDP_WAYS;
+	struct vd_xdp_entry *e = NULL;
+#pragma clang loop unroll(full)
+	for (__u32 w = 0; w < VD_XDP_WAYS; w++) {
+		__u32 idx = base + w;
+		struct vd_xdp_entry *c = bpf_map_lookup_elem(&vd_xdp_mirror, &idx);
+		if (!e && c && c->khash == hkey)
+			e = c;
+	}
+	if (!e)
+		return pass(VD_XDP_CTR_MISS);
+	/* Seqlock read side (vd_xdp_shared.h).  The atomic add of 0 is the
+	 * read and a full barrier on every JIT: nothing of the slot below is
+	 * read before it.  Odd: user space is rewriting the slot. */
+	__u64 seq = __sync_fetch_and_add(&e->seq, 0);
+	if (seq & 1)
+		return pass(VD_XDP_CTR_TORN);
+	if (!same_key(e, s))
 		return pass(VD_XDP_CTR_MISS);
 	__u64 now = bpf_ktime_get_coarse_ns();
 	if (now + VD_XDP_CLOCK_SLACK_NS >= e->expire_ns)
@@ -805,6 +824,15 @@ int vd_xdp_main(struct xdp_md *ctx)
 	}
 	__u16 csum = ~vd_xdp_csum_fold(sum);
 	udp->check = bpf_htons(csum ? csum : 0xffff);
+	/* Every read of the slot is above (the atomic is a full barrier
+	 * again).  A changed count means user space rewrote the slot while
+	 * the answer was built from it: part of it may be another name's.
+	 * The frame is no longer the query, so it cannot go up: drop it, the
+	 * client asks again. */
+	if (__sync_fetch_and_add(&e->seq, 0) != seq) {
+		count(VD_XDP_CTR_TORN);
+		return XDP_DROP;
+	}
 	count(VD_XDP_CTR_HIT);
 	return XDP_TX;
 error:

@@ -10,15 +10,16 @@
 
 #include "vd_xdp_shared.h"
 
-/* The mirror of the daemon's answer cache: vd_xdp_qkey_hash(key) ->
- * answer with its full key (compared by the program).  Not
- * preallocated: memory follows the entries the daemon actually mirrors;
- * user space sets max_entries (xdp-map-entries) before load. */
+/* The mirror of the daemon's answer cache: slots in sets of VD_XDP_WAYS,
+ * the set chosen by vd_xdp_qkey_hash(key) & vd_set_mask (see
+ * vd_xdp_shared.h for why an array and the seqlock).  User space sets
+ * max_entries (xdp-map-entries rounded up to a power of two) before load
+ * and writes the slots through mmap. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, VD_XDP_MIRROR_ENTRIES);
-	__type(key, __u64);
+	__type(key, __u32);
 	__type(value, struct vd_xdp_entry);
 } vd_xdp_mirror SEC(".maps");
 

@@ -11,6 +11,9 @@
   xdp_diff.py counters IFACE     sum of the XDP counters of the program on
                                  IFACE (run inside the node's namespace),
                                  as "name value" lines (needs bpftool)
+  xdp_diff.py flood N PREFIX     ask N distinct names PREFIX<i>.lab. (once
+                                 each, 32 in flight) at the IPv4 VIP; print
+                                 how many were answered
   xdp_diff.py tx-csum-off IFACE  turn off IFACE's TX checksum offload (the
                                  ethtool ioctl; no ethtool binary needed)
 
@@ -191,6 +194,26 @@ def counters(iface):
     return 0
 
 
+def flood(n, prefix):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    answered = 0
+    for start in range(0, n, 32):
+        ids = range(start, min(n, start + 32))
+        for i in ids:
+            s.sendto(query(i & 0xffff, "%s%d.lab." % (prefix, i), 1, None,
+                           False, b""), (VIP4, 53))
+        for _ in ids:
+            try:
+                s.recv(65535)
+                answered += 1
+            except socket.timeout:
+                break
+    s.close()
+    print(answered)
+    return 0
+
+
 def tx_csum_off(iface):
     """A veth with TX checksum offload hands its peer CHECKSUM_PARTIAL
     packets whose UDP checksum holds only the pseudo header: the kernel
@@ -217,6 +240,8 @@ def main(argv):
         return compare(argv[2], argv[3])
     if len(argv) == 3 and argv[1] == "counters":
         return counters(argv[2])
+    if len(argv) == 4 and argv[1] == "flood":
+        return flood(int(argv[2]), argv[3])
     if len(argv) == 3 and argv[1] == "tx-csum-off":
         return tx_csum_off(argv[2])
     print(__doc__, file=sys.stderr)

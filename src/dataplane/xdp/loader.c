@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -33,6 +34,10 @@ struct vd_xdp {
 	struct vd_cache *cache;
 	struct ring_buffer *rb;
 	int mirror_fd;
+	/* The mirror's slots, mapped (vd_xdp_slots_*; written under lock). */
+	void *slots_mem;
+	size_t slots_len;
+	struct vd_xdp_slots slots;
 	uint64_t seed; /* of the mirror's key hash, = rodata vd_hash_seed */
 	unsigned max_answer;
 	/* load-time settings the running program was built with */
@@ -77,6 +82,7 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
 
 /* ---- the mirror ------------------------------------------------------- */
 
+/* Memory writes only (the slots are mapped): no syscall per entry. */
 static void mirror_put(struct vd_xdp *x, const struct vd_cache_entry *e)
 {
 	uint64_t k;
@@ -89,30 +95,28 @@ static void mirror_put(struct vd_xdp *x, const struct vd_cache_entry *e)
 		 * (SERVFAIL over an answer): the old value must go. */
 		atomic_fetch_add(&x->skipped, 1);
 		struct vd_xdp_qkey qk;
-		if (vd_xdp_qkey_from_key(e->key, e->key_len, &qk) == 0) {
-			k = vd_xdp_qkey_hash(&qk, x->seed);
-			(void)bpf_map_delete_elem(x->mirror_fd, &k);
-		}
+		if (vd_xdp_qkey_from_key(e->key, e->key_len, &qk) == 0)
+			(void)vd_xdp_slots_del(&x->slots, &qk,
+					       vd_xdp_qkey_hash(&qk, x->seed));
 		return;
 	}
-	if (bpf_map_update_elem(x->mirror_fd, &k, v, BPF_ANY) != 0) {
-		/* Full map: this name stays on the socket path. */
+	if (vd_xdp_slots_put(&x->slots, v, vd_now_ns()) < 0) {
+		/* Its set is full of names XDP serves: this one stays on the
+		 * socket path (mirror.c, admission). */
 		atomic_fetch_add(&x->failures, 1);
 		return;
 	}
 	atomic_fetch_add(&x->mirrored, 1);
 }
 
-/* A hash collision can make this delete another name's entry: that name
- * then misses until the cache stores it again, never a wrong answer (the
- * program compares the full key). */
+/* The full key is compared: a hash collision never removes another
+ * name's slot. */
 static void mirror_del(struct vd_xdp *x, const struct vd_cache_entry *e)
 {
 	struct vd_xdp_qkey qk;
 	if (vd_xdp_qkey_from_key(e->key, e->key_len, &qk) != 0)
 		return;
-	uint64_t k = vd_xdp_qkey_hash(&qk, x->seed);
-	if (bpf_map_delete_elem(x->mirror_fd, &k) == 0)
+	if (vd_xdp_slots_del(&x->slots, &qk, vd_xdp_qkey_hash(&qk, x->seed)) == 0)
 		atomic_fetch_add(&x->removed, 1);
 }
 
@@ -402,6 +406,8 @@ void vd_xdp_stop(struct vd_xdp *x)
 	if (x->cache)
 		vd_cache_set_observer(x->cache, NULL, NULL);
 	ring_buffer__free(x->rb);
+	if (x->slots_mem)
+		munmap(x->slots_mem, x->slots_len);
 	vd_xdp_bpf__destroy(x->skel);
 	pthread_mutex_destroy(&x->lock);
 	free(x);
@@ -454,7 +460,9 @@ static int start(struct vd_xdp **xp, const struct vd_xdp_opts *o,
 		vd_xdp_csum16(x->nsid, x->nsid_len > VD_XDP_NSID_MAX
 					       ? 0
 					       : x->nsid_len);
-	bpf_map__set_max_entries(x->skel->maps.vd_xdp_mirror, x->map_entries);
+	uint32_t n_slots = vd_xdp_slots_for(x->map_entries);
+	x->skel->rodata->vd_set_mask = n_slots / VD_XDP_WAYS - 1;
+	bpf_map__set_max_entries(x->skel->maps.vd_xdp_mirror, n_slots);
 	rc = vd_xdp_bpf__load(x->skel);
 	if (rc != 0) {
 		vd_log(VD_LOG_ERR, "xdp: the kernel refused the program: %s",
@@ -462,6 +470,19 @@ static int start(struct vd_xdp **xp, const struct vd_xdp_opts *o,
 		goto fail;
 	}
 	x->mirror_fd = bpf_map__fd(x->skel->maps.vd_xdp_mirror);
+	long page = sysconf(_SC_PAGESIZE);
+	x->slots_len = ((size_t)n_slots * sizeof(struct vd_xdp_entry) +
+			(size_t)page - 1) & ~((size_t)page - 1);
+	void *mem = mmap(NULL, x->slots_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 x->mirror_fd, 0);
+	if (mem == MAP_FAILED) {
+		rc = -errno;
+		vd_log(VD_LOG_ERR, "xdp: cannot map the mirror: %s",
+		       strerror(-rc));
+		goto fail;
+	}
+	x->slots_mem = mem;
+	(void)vd_xdp_slots_init(&x->slots, mem, n_slots);
 	x->rb = ring_buffer__new(bpf_map__fd(x->skel->maps.vd_xdp_prefetch),
 				 prefetch_event, x, NULL);
 	if (!x->rb) {
@@ -532,6 +553,12 @@ size_t vd_xdp_drain_prefetch(struct vd_xdp *x, vd_xdp_prefetch_fn fn,
 	x->pf_arg = arg;
 	x->pf_count = 0;
 	(void)ring_buffer__consume(x->rb);
+	/* Expired slots go at expiry, not when the cache drops the entry
+	 * (expiry + stale window): a share of the slots per tick. */
+	pthread_mutex_lock(&x->lock);
+	x->removed += vd_xdp_slots_sweep(&x->slots, vd_now_ns(),
+					 x->slots.n_slots / 8 + 1);
+	pthread_mutex_unlock(&x->lock);
 	return x->pf_count;
 }
 

@@ -520,7 +520,7 @@ static __always_inline int is_vip(const struct vd_xdp_conf *conf,
 
 /* The ACL allows the client (action ALLOW, 0). */
 static __always_inline int acl_allows(const struct vd_xdp_conf *conf,
-				      const struct vd_xdp_pkt *p,
+				      __u32 half, const struct vd_xdp_pkt *p,
 				      const struct vd_xdp_acl_key *src)
 {
 	__u32 mode = conf->acl_mode;
@@ -547,7 +547,9 @@ static __always_inline int acl_allows(const struct vd_xdp_conf *conf,
 		}
 		return act == 0;
 	}
-	__u32 *act = bpf_map_lookup_elem(&vd_xdp_acl, src);
+	/* the trie of the half the settings came from */
+	__u32 *act = half ? bpf_map_lookup_elem(&vd_xdp_acl1, src)
+			  : bpf_map_lookup_elem(&vd_xdp_acl0, src);
 	return act && *act == 0;
 }
 
@@ -577,7 +579,10 @@ int vd_xdp_main(struct xdp_md *ctx)
 	if (rc)
 		return pass(VD_XDP_CTR_MALFORMED);
 
-	struct vd_xdp_conf *conf = bpf_map_lookup_elem(&vd_xdp_config, &zero);
+	/* One read of the active half; everything below uses that half. */
+	__u32 *active = bpf_map_lookup_elem(&vd_xdp_active, &zero);
+	__u32 half = active ? *active & 1 : 0;
+	struct vd_xdp_conf *conf = bpf_map_lookup_elem(&vd_xdp_config, &half);
 	if (!conf)
 		return pass(VD_XDP_CTR_ERROR);
 	if (!is_vip(conf, &vip))
@@ -588,7 +593,7 @@ int vd_xdp_main(struct xdp_md *ctx)
 		return pass(VD_XDP_CTR_NOT_HOST);
 	/* The ACL before any DNS parsing, as on the socket path; clients
 	 * that get REFUSED or nothing are the socket path's business. */
-	if (!acl_allows(conf, &p, &src))
+	if (!acl_allows(conf, half, &p, &src))
 		return pass(VD_XDP_CTR_ACL);
 
 	__u32 dns_len = p.dns_len;

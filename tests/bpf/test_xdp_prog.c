@@ -781,7 +781,7 @@ static int setup(const uint8_t *nsid, unsigned nsid_len, bool print_insns)
 					   .family = (uint8_t)acl[i].fam};
 		inet_pton(acl[i].fam == 4 ? AF_INET : AF_INET6, acl[i].addr,
 			  k.addr);
-		bpf_map_update_elem(bpf_map__fd(skel->maps.vd_xdp_acl), &k,
+		bpf_map_update_elem(bpf_map__fd(skel->maps.vd_xdp_acl0), &k,
 				    &acl[i].act, 0);
 	}
 	uint32_t zero = 0;

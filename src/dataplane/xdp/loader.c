@@ -34,6 +34,7 @@ struct vd_xdp {
 	struct vd_cache *cache;
 	struct ring_buffer *rb;
 	int mirror_fd;
+	uint32_t active; /* the half of ACL and settings in use (maps.h) */
 	/* The mirror's slots, mapped (vd_xdp_slots_*; written under lock). */
 	void *slots_mem;
 	size_t slots_len;
@@ -199,11 +200,13 @@ static int set_vips(struct vd_xdp *x, const struct vd_xdp_opts *o)
 	return 0;
 }
 
-static int set_acl(struct vd_xdp *x, const struct vd_xdp_opts *o)
+/* Fills the trie of the given half (the inactive one: see vd_xdp_maps.h). */
+static int set_acl(struct vd_xdp *x, const struct vd_xdp_opts *o, uint32_t half)
 {
 	static struct vd_xdp_acl_key keys[VD_XDP_MAX_ACL];
 	size_t n = 0;
-	int fd = bpf_map__fd(x->skel->maps.vd_xdp_acl);
+	int fd = bpf_map__fd(half ? x->skel->maps.vd_xdp_acl1
+				  : x->skel->maps.vd_xdp_acl0);
 	const struct vd_acl *acl = o->acl;
 	/* The default action is the /0 of each family. */
 	for (int fam = 0; fam < 2; fam++) {
@@ -233,16 +236,36 @@ static int set_acl(struct vd_xdp *x, const struct vd_xdp_opts *o)
 	return 0;
 }
 
-static int set_conf(struct vd_xdp *x, const struct vd_xdp_opts *o)
+static int set_conf(struct vd_xdp *x, const struct vd_xdp_opts *o,
+		    uint32_t half)
 {
-	uint32_t zero = 0;
 	struct vd_xdp_conf c;
-	/* The maps are complete (set_vips, set_acl ran first) whichever mode
-	 * the program switches to. */
 	vd_xdp_conf_build(o, &c);
 	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.vd_xdp_config),
-				&zero, &c, BPF_ANY) != 0)
+				&half, &c, BPF_ANY) != 0)
 		return -errno;
+	return 0;
+}
+
+/*
+ * The run-time tables.  The VIP map is filled first (a superset of what
+ * either half's settings use while it changes).  The ACL trie and the
+ * settings go into the inactive half, complete, and one write of
+ * vd_xdp_active switches the program to them: no packet sees old and new
+ * rules mixed.  On failure the active half stays as it was.
+ */
+static int set_tables(struct vd_xdp *x, const struct vd_xdp_opts *o)
+{
+	uint32_t zero = 0;
+	uint32_t half = x->active ^ 1;
+	int rc;
+	if ((rc = set_vips(x, o)) != 0 || (rc = set_acl(x, o, half)) != 0 ||
+	    (rc = set_conf(x, o, half)) != 0)
+		return rc;
+	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.vd_xdp_active),
+				&zero, &half, BPF_ANY) != 0)
+		return -errno;
+	x->active = half;
 	return 0;
 }
 
@@ -489,8 +512,7 @@ static int start(struct vd_xdp **xp, const struct vd_xdp_opts *o,
 		rc = -errno;
 		goto fail;
 	}
-	if ((rc = set_vips(x, o)) != 0 || (rc = set_acl(x, o)) != 0 ||
-	    (rc = set_conf(x, o)) != 0) {
+	if ((rc = set_tables(x, o)) != 0) {
 		vd_log(VD_LOG_ERR, "xdp: cannot fill the maps: %s", strerror(-rc));
 		goto fail;
 	}
@@ -532,8 +554,7 @@ int vd_xdp_apply(struct vd_xdp **xp, const struct vd_xdp_opts *o,
 	if (!x)
 		return start(xp, o, cache);
 	int rc;
-	if ((rc = set_vips(x, o)) != 0 || (rc = set_acl(x, o)) != 0 ||
-	    (rc = set_conf(x, o)) != 0) {
+	if ((rc = set_tables(x, o)) != 0) {
 		vd_log(VD_LOG_ERR, "xdp: cannot update the maps: %s; stopping",
 		       strerror(-rc));
 		vd_xdp_stop(x);

@@ -48,8 +48,11 @@ struct vd_xdp {
 	unsigned map_entries;
 	struct xdp_iface ifaces[VD_XDP_MAX_IFACES];
 	size_t n_ifaces;
-	/* Serialises observer calls against the initial fill (xdp.h). */
+	/* Serialises the slot writers: observer calls, the fill (per entry)
+	 * and the expiry sweep. */
 	pthread_mutex_t lock;
+	bool needs_fill;     /* started, vd_xdp_fill not run yet */
+	uint64_t *fill_seen; /* while filling: keys the observer handled */
 	struct vd_xdp_entry scratch; /* mirror_put's value, under lock */
 	_Atomic uint64_t mirrored, skipped, removed, failures;
 	/* prefetch drain */
@@ -121,11 +124,40 @@ static void mirror_del(struct vd_xdp *x, const struct vd_cache_entry *e)
 		atomic_fetch_add(&x->removed, 1);
 }
 
+/*
+ * The initial fill (vd_xdp_fill) walks the cache while the observer is
+ * already installed and takes x->lock per entry, not for the walk: the
+ * observer runs under the cache's writer mutex, so a lock held for the
+ * whole walk (O(entries)) stalled every worker storing an answer.  The
+ * price is ordering: the walk may hold an entry the observer has since
+ * replaced or removed (a flush) and must not write it back.  So while the
+ * fill runs, the observer marks each key it handles in a bitmap (by key
+ * hash; a false positive only leaves a name to its next insert), and the
+ * walk skips marked keys: whatever the observer did for them is newer.
+ * Keys not marked when the walk writes them (under x->lock) have had no
+ * event since the observer was installed, so the walk's entry is current.
+ */
+#define FILL_BITS (1u << 20)
+
+static bool fill_mark(struct vd_xdp *x, const struct vd_cache_entry *e,
+		      bool set)
+{
+	if (!x->fill_seen)
+		return false;
+	uint32_t b = (uint32_t)e->hash & (FILL_BITS - 1);
+	uint64_t bit = 1ull << (b & 63);
+	bool was = (x->fill_seen[b / 64] & bit) != 0;
+	if (set)
+		x->fill_seen[b / 64] |= bit;
+	return was;
+}
+
 static void observe(void *arg, enum vd_cache_event ev,
 		    const struct vd_cache_entry *e)
 {
 	struct vd_xdp *x = arg;
 	pthread_mutex_lock(&x->lock);
+	(void)fill_mark(x, e, true);
 	if (ev == VD_CACHE_EV_INSERT)
 		mirror_put(x, e);
 	else
@@ -135,7 +167,30 @@ static void observe(void *arg, enum vd_cache_event ev,
 
 static int fill_one(void *arg, const struct vd_cache_entry *e)
 {
-	mirror_put(arg, e);
+	struct vd_xdp *x = arg;
+	pthread_mutex_lock(&x->lock);
+	if (!fill_mark(x, e, false))
+		mirror_put(x, e);
+	pthread_mutex_unlock(&x->lock);
+	return 0;
+}
+
+int vd_xdp_fill(struct vd_xdp *x)
+{
+	if (!x || !x->needs_fill)
+		return 0;
+	uint64_t *seen = calloc(FILL_BITS / 64, sizeof(uint64_t));
+	if (!seen)
+		return -ENOMEM;
+	pthread_mutex_lock(&x->lock);
+	x->fill_seen = seen;
+	x->needs_fill = false;
+	pthread_mutex_unlock(&x->lock);
+	vd_cache_foreach(x->cache, fill_one, x);
+	pthread_mutex_lock(&x->lock);
+	x->fill_seen = NULL;
+	pthread_mutex_unlock(&x->lock);
+	free(seen);
 	return 0;
 }
 
@@ -516,13 +571,11 @@ static int start(struct vd_xdp **xp, const struct vd_xdp_opts *o,
 		vd_log(VD_LOG_ERR, "xdp: cannot fill the maps: %s", strerror(-rc));
 		goto fail;
 	}
-	/* Observer first, then the fill under the lock: every change the
-	 * fill might miss waits for it and lands after it. */
+	/* Observer now; the walk of what the cache holds already is
+	 * vd_xdp_fill's, which the caller runs outside its own locks. */
 	x->cache = cache;
-	pthread_mutex_lock(&x->lock);
+	x->needs_fill = true;
 	vd_cache_set_observer(cache, observe, x);
-	vd_cache_foreach(cache, fill_one, x);
-	pthread_mutex_unlock(&x->lock);
 	set_ifaces(x, o);
 	if (x->n_ifaces == 0) {
 		rc = -ENODEV;

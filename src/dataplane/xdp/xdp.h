@@ -67,6 +67,17 @@ struct vd_xdp;
 int vd_xdp_apply(struct vd_xdp **xp, const struct vd_xdp_opts *opts,
 		 struct vd_cache *cache);
 
+/*
+ * Copies what the cache already holds into a freshly started program's
+ * mirror (after vd_xdp_apply started or reloaded it; otherwise a no-op).
+ * O(entries) memory writes, no system call per entry; takes the mirror's
+ * lock per entry, never across the walk, so cache writers (workers
+ * storing answers, whose observer calls take that lock) are not stalled.
+ * Call it without holding locks other threads need; x must not be
+ * stopped meanwhile.  Returns 0 or -ENOMEM.
+ */
+int vd_xdp_fill(struct vd_xdp *x);
+
 /* Detaches, removes the cache observer and frees.  NULL-safe. */
 void vd_xdp_stop(struct vd_xdp *x);
 

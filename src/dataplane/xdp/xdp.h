@@ -12,9 +12,11 @@
  * carry their absolute expiry besides, and the program never serves one at
  * or past it.
  *
- * Threads: vd_xdp_apply/stop/drain_prefetch from one thread (the daemon's
- * main thread); the cache observer it installs runs on whichever thread
- * changes the cache.  Counters may be read from any thread.
+ * Threads: vd_xdp_apply, vd_xdp_stop and vd_xdp_drain_prefetch one at a
+ * time (xdp_daemon.c locks around them); vd_xdp_fill may run beside
+ * vd_xdp_drain_prefetch (the mirror's writers share its own lock) but not
+ * beside apply or stop.  The cache observer it installs runs on whichever
+ * thread changes the cache.  Counters may be read from any thread.
  */
 #ifndef VD_DATAPLANE_XDP_XDP_H
 #define VD_DATAPLANE_XDP_XDP_H

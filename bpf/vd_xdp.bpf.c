@@ -43,6 +43,8 @@ const volatile __u16 vd_nsid_csum = 0;
 /* Seed of the mirror's key hash (vd_xdp_qkey_hash); the loader picks it
  * at random and hashes its keys with it. */
 const volatile __u64 vd_hash_seed = 0;
+/* Sets of the mirror - 1 (a power of two): max_entries / VD_XDP_WAYS. */
+const volatile __u32 vd_set_mask = VD_XDP_MIRROR_ENTRIES / VD_XDP_WAYS - 1;
 
 #define DNS_F_QR 0x8000
 #define DNS_F_OPCODE 0x7800
@@ -193,6 +195,94 @@ __attribute__((noinline)) int vd_xdp_question(struct vd_xdp_scratch *s,
 	s->qhash = hash;
 	s->qsum = CSUM_TO_BE(vd_xdp_csum_fold(sum));
 	return (int)name_len;
+}
+
+/*
+ * The ones'-complement sum of the whole DNS message at s->qbuf +
+ * VD_XDP_Q_OFF (dns_len bytes), for verifying the query's UDP checksum:
+ * whole 8-byte words of qbuf, the 4 bytes before the message and those past
+ * its end masked off.  The message starts at an even offset of qbuf and of
+ * the UDP datagram alike, so the 16-bit words line up.  Bounded by
+ * VD_XDP_QUERY_MAX (65 words); a global function, verified once.  Returns
+ * the sum folded to 16 bits, as big-endian words.
+ */
+__attribute__((noinline)) int vd_xdp_msg_sum(struct vd_xdp_scratch *s,
+					     __u32 dns_len)
+{
+	if (!s || dns_len > VD_XDP_QUERY_MAX)
+		return 0;
+	__u32 end = VD_XDP_Q_OFF + dns_len;
+	__u32 nw = (end + 7) / 8;
+	__u64 sum = 0;
+	_Static_assert(VD_XDP_Q_OFF == 4, "the first word's head is masked");
+	for (__u32 i = 0; i < (VD_XDP_Q_OFF + VD_XDP_QUERY_MAX + 7) / 8; i++) {
+		if (i >= nw)
+			break;
+		__u64 w = s->qw[i];
+		if (i == 0)
+			w &= ~HEAD_MASK(VD_XDP_Q_OFF);
+		__u32 left = end - 8 * i;
+		if (left < 8)
+			w &= HEAD_MASK(left);
+		sum += (w & 0xffffffff) + (w >> 32);
+	}
+	return CSUM_TO_BE(vd_xdp_csum_fold(sum));
+}
+
+/*
+ * The query's UDP checksum verifies: pseudo header, UDP header (with the
+ * checksum field) and the message (msum, vd_xdp_msg_sum) sum to 0xffff.
+ * The kernel drops datagrams that fail (__udp4_lib_rcv, udp6); answering
+ * one would answer bytes the client never sent.  IPv4's 0 means "no
+ * checksum" and is legal (RFC 768); IPv6 forbids it (RFC 8200 8.1), and
+ * the kernel drops those too.
+ */
+static __always_inline int udp_csum_ok(void *data, void *end,
+				       const struct vd_xdp_pkt *p, __u32 msum)
+{
+	struct udphdr *udp = data + (p->l4_off & 0xff);
+	if ((void *)(udp + 1) > end)
+		return 0;
+	if (udp->check == 0)
+		return p->family == 4;
+	__u64 sum = msum + IPPROTO_UDP + bpf_ntohs(udp->len);
+	const __u16 *u = (const __u16 *)udp;
+	sum += bpf_ntohs(u[0]) + bpf_ntohs(u[1]) + bpf_ntohs(u[2]) +
+	       bpf_ntohs(u[3]);
+	if (p->family == 4) {
+		struct iphdr *ip = data + (p->l3_off & 0xff);
+		if ((void *)(ip + 1) > end)
+			return 0;
+		const __u16 *w = (const __u16 *)&ip->saddr;
+#pragma clang loop unroll(full)
+		for (int k = 0; k < 4; k++)
+			sum += bpf_ntohs(w[k]);
+	} else {
+		struct ipv6hdr *ip6 = data + (p->l3_off & 0xff);
+		if ((void *)(ip6 + 1) > end)
+			return 0;
+		const __u16 *w = (const __u16 *)&ip6->saddr;
+#pragma clang loop unroll(full)
+		for (int k = 0; k < 16; k++)
+			sum += bpf_ntohs(w[k]);
+	}
+	return vd_xdp_csum_fold(sum) == 0xffff;
+}
+
+/* The frame is addressed to the receiving interface's own MAC, as the
+ * loader recorded it (vd_xdp_ifmacs); an interface without a record
+ * answers nothing here. */
+static __always_inline int to_our_mac(struct xdp_md *ctx, void *data,
+				      void *end)
+{
+	__u32 ifindex = ctx->ingress_ifindex;
+	const struct vd_xdp_ifmac *m = bpf_map_lookup_elem(&vd_xdp_ifmacs,
+							    &ifindex);
+	struct ethhdr *eth = data;
+	if (!m || (void *)(eth + 1) > end)
+		return 0;
+	return *(const __u32 *)m->mac == *(const __u32 *)eth->h_dest &&
+	       *(const __u16 *)&m->mac[4] == *(const __u16 *)&eth->h_dest[4];
 }
 
 /*
@@ -430,7 +520,7 @@ static __always_inline int is_vip(const struct vd_xdp_conf *conf,
 
 /* The ACL allows the client (action ALLOW, 0). */
 static __always_inline int acl_allows(const struct vd_xdp_conf *conf,
-				      const struct vd_xdp_pkt *p,
+				      __u32 half, const struct vd_xdp_pkt *p,
 				      const struct vd_xdp_acl_key *src)
 {
 	__u32 mode = conf->acl_mode;
@@ -457,7 +547,9 @@ static __always_inline int acl_allows(const struct vd_xdp_conf *conf,
 		}
 		return act == 0;
 	}
-	__u32 *act = bpf_map_lookup_elem(&vd_xdp_acl, src);
+	/* the trie of the half the settings came from */
+	__u32 *act = half ? bpf_map_lookup_elem(&vd_xdp_acl1, src)
+			  : bpf_map_lookup_elem(&vd_xdp_acl0, src);
 	return act && *act == 0;
 }
 
@@ -487,14 +579,21 @@ int vd_xdp_main(struct xdp_md *ctx)
 	if (rc)
 		return pass(VD_XDP_CTR_MALFORMED);
 
-	struct vd_xdp_conf *conf = bpf_map_lookup_elem(&vd_xdp_config, &zero);
+	/* One read of the active half; everything below uses that half. */
+	__u32 *active = bpf_map_lookup_elem(&vd_xdp_active, &zero);
+	__u32 half = active ? *active & 1 : 0;
+	struct vd_xdp_conf *conf = bpf_map_lookup_elem(&vd_xdp_config, &half);
 	if (!conf)
 		return pass(VD_XDP_CTR_ERROR);
 	if (!is_vip(conf, &vip))
 		return pass(VD_XDP_CTR_NOT_VIP);
+	/* The kernel takes only frames to our MAC as its own (PACKET_HOST);
+	 * checked here, after the VIP, so other traffic pays no lookup. */
+	if (!to_our_mac(ctx, data, end))
+		return pass(VD_XDP_CTR_NOT_HOST);
 	/* The ACL before any DNS parsing, as on the socket path; clients
 	 * that get REFUSED or nothing are the socket path's business. */
-	if (!acl_allows(conf, &p, &src))
+	if (!acl_allows(conf, half, &p, &src))
 		return pass(VD_XDP_CTR_ACL);
 
 	__u32 dns_len = p.dns_len;
@@ -507,6 +606,8 @@ int vd_xdp_main(struct xdp_md *ctx)
 		return pass(VD_XDP_CTR_ERROR);
 	if (bpf_xdp_load_bytes(ctx, p.dns_off, s->qbuf + VD_XDP_Q_OFF, dns_len))
 		return pass(VD_XDP_CTR_MALFORMED);
+	if (!udp_csum_ok(data, end, &p, (__u32)vd_xdp_msg_sum(s, dns_len)))
+		return pass(VD_XDP_CTR_BAD_CSUM);
 	rc = parse_dns(s, dns_len, &qq);
 	if (rc)
 		return pass(rc < 0 ? VD_XDP_CTR_MALFORMED : rc);
@@ -518,8 +619,25 @@ int vd_xdp_main(struct xdp_md *ctx)
 	s->qk.flags = kf;
 
 	__u64 hkey = vd_xdp_hash_final(qq.hash, s->qk.hdr);
-	struct vd_xdp_entry *e = bpf_map_lookup_elem(&vd_xdp_mirror, &hkey);
-	if (!e || !same_key(e, s))
+	/* The set's ways (array lookups: inlined, no helper call). */
+	__u32 base = ((__u32)hkey & vd_set_mask) * VD_XDP_WAYS;
+	struct vd_xdp_entry *e = NULL;
+#pragma clang loop unroll(full)
+	for (__u32 w = 0; w < VD_XDP_WAYS; w++) {
+		__u32 idx = base + w;
+		struct vd_xdp_entry *c = bpf_map_lookup_elem(&vd_xdp_mirror, &idx);
+		if (!e && c && c->khash == hkey)
+			e = c;
+	}
+	if (!e)
+		return pass(VD_XDP_CTR_MISS);
+	/* Seqlock read side (vd_xdp_shared.h).  The atomic add of 0 is the
+	 * read and a full barrier on every JIT: nothing of the slot below is
+	 * read before it.  Odd: user space is rewriting the slot. */
+	__u64 seq = __sync_fetch_and_add(&e->seq, 0);
+	if (seq & 1)
+		return pass(VD_XDP_CTR_TORN);
+	if (!same_key(e, s))
 		return pass(VD_XDP_CTR_MISS);
 	__u64 now = bpf_ktime_get_coarse_ns();
 	if (now + VD_XDP_CLOCK_SLACK_NS >= e->expire_ns)
@@ -555,7 +673,13 @@ int vd_xdp_main(struct xdp_md *ctx)
 
 	__u64 hits = __sync_fetch_and_add(&e->hits, 1) + 1;
 	maybe_prefetch(conf, e, now, hits);
-	__u32 elapsed = (now - e->stored_ns) / NS_PER_SEC;
+	/* The coarse clock lags CLOCK_MONOTONIC, which user space stamped
+	 * stored_ns with, by up to a tick: right after a (re)insert now can
+	 * read before stored_ns, and the unsigned difference would wrap to a
+	 * huge age and every TTL to 0.  Clamp as the socket path does
+	 * (pipeline.c): not yet stored means no time elapsed. */
+	__u64 stored = e->stored_ns;
+	__u32 elapsed = now > stored ? (now - stored) / NS_PER_SEC : 0;
 
 	/* ---- from here on the frame changes ---- */
 	int delta = (int)(p.dns_off + new_len) - (int)(end - data);
@@ -705,6 +829,15 @@ int vd_xdp_main(struct xdp_md *ctx)
 	}
 	__u16 csum = ~vd_xdp_csum_fold(sum);
 	udp->check = bpf_htons(csum ? csum : 0xffff);
+	/* Every read of the slot is above (the atomic is a full barrier
+	 * again).  A changed count means user space rewrote the slot while
+	 * the answer was built from it: part of it may be another name's.
+	 * The frame is no longer the query, so it cannot go up: drop it, the
+	 * client asks again. */
+	if (__sync_fetch_and_add(&e->seq, 0) != seq) {
+		count(VD_XDP_CTR_TORN);
+		return XDP_DROP;
+	}
 	count(VD_XDP_CTR_HIT);
 	return XDP_TX;
 error:

@@ -56,7 +56,8 @@
 #define VD_XDP_CLOCK_SLACK_NS 20000000ULL
 #endif
 
-/* VIP and ACL map sizes. */
+/* VIP, ACL and interface map sizes. */
+#define VD_XDP_MAX_IFMACS 64 /* = VD_XDP_MAX_IFACES */
 #define VD_XDP_MAX_VIPS 64
 #define VD_XDP_MAX_ACL 512
 

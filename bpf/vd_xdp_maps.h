@@ -10,15 +10,16 @@
 
 #include "vd_xdp_shared.h"
 
-/* The mirror of the daemon's answer cache: vd_xdp_qkey_hash(key) ->
- * answer with its full key (compared by the program).  Not
- * preallocated: memory follows the entries the daemon actually mirrors;
- * user space sets max_entries (xdp-map-entries) before load. */
+/* The mirror of the daemon's answer cache: slots in sets of VD_XDP_WAYS,
+ * the set chosen by vd_xdp_qkey_hash(key) & vd_set_mask (see
+ * vd_xdp_shared.h for why an array and the seqlock).  User space sets
+ * max_entries (xdp-map-entries rounded up to a power of two) before load
+ * and writes the slots through mmap. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, VD_XDP_MIRROR_ENTRIES);
-	__type(key, __u64);
+	__type(key, __u32);
 	__type(value, struct vd_xdp_entry);
 } vd_xdp_mirror SEC(".maps");
 
@@ -30,22 +31,50 @@ struct {
 	__type(value, __u32);
 } vd_xdp_vips SEC(".maps");
 
-/* Client ACL, longest prefix match; only ALLOW is answered here. */
-struct {
+/*
+ * The ACL and the settings are double-buffered so a reload switches them
+ * at once: user space fills the inactive half (trie and settings element
+ * 1 - active) while the program reads the active one, then flips
+ * vd_xdp_active with one map write.  A program run that read the old
+ * index finishes on the old half; that half is rewritten only by the next
+ * reload, long after (runs take microseconds and cannot sleep).
+ */
+/* Client ACL, longest prefix match; only ALLOW is answered here.  One
+ * trie per half: a trie rewritten in place would be old and new rules
+ * mixed (a client of each allowed) until the last update. */
+struct vd_xdp_acl_trie {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, VD_XDP_MAX_ACL);
 	__type(key, struct vd_xdp_acl_key);
 	__type(value, __u32);
-} vd_xdp_acl SEC(".maps");
+};
+struct vd_xdp_acl_trie vd_xdp_acl0 SEC(".maps");
+struct vd_xdp_acl_trie vd_xdp_acl1 SEC(".maps");
 
-/* Run-time settings, one element. */
+/* ifindex -> the interface's own MAC; frames to other MACs go up. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VD_XDP_MAX_IFMACS);
+	__type(key, __u32);
+	__type(value, struct vd_xdp_ifmac);
+} vd_xdp_ifmacs SEC(".maps");
+
+/* Run-time settings, one element per half. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct vd_xdp_conf);
+} vd_xdp_config SEC(".maps");
+
+/* The active half (0 or 1), one element. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct vd_xdp_conf);
-} vd_xdp_config SEC(".maps");
+	__type(value, __u32);
+} vd_xdp_active SEC(".maps");
 
 /* Outcome counters (enum vd_xdp_counter), per CPU: no shared cache line
  * on the packet path; user space sums the CPUs. */

@@ -60,6 +60,49 @@ static __always_inline int vd_xdp_parse_l2(void *data, void *end,
 	return 0;
 }
 
+/*
+ * Sources the kernel's ingress checks refuse (ip_route_input's martians,
+ * ipv6_rcv's loopback and v4-mapped checks), and multicast or broadcast
+ * sources no query can come from.  The program answers a client the
+ * kernel would have dropped, so these go up and the kernel decides:
+ * IPv4 0/8, 127/8, 224/4 (multicast), 240/4 (reserved, 255.255.255.255
+ * included); the ACL default may well allow them, so this is not its job.
+ */
+static __always_inline int vd_xdp_martian4(const __u8 *a)
+{
+	return a[0] == 0 || a[0] == 127 || a[0] >= 224;
+}
+
+/* IPv6 ff00::/8 (multicast), fe80::/10 (link-local: a VIP is global, and
+ * replies to those are the kernel's scoped business), and everything whose
+ * first 80 bits are zero: ::, ::1 from the wire, ::ffff:0:0/96
+ * (v4-mapped, dropped by ipv6_rcv) and the obsolete v4-compatible ones. */
+static __always_inline int vd_xdp_martian6(const __u8 *a)
+{
+	if (a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80))
+		return 1;
+	__u32 z = 0;
+#pragma clang loop unroll(full)
+	for (int i = 0; i < 10; i++)
+		z |= a[i];
+	return z == 0;
+}
+
+/* The IPv4 header's checksum verifies (RFC 1071: the sum of its ten
+ * 16-bit words folds to 0xffff).  The kernel drops a header that does not
+ * (ip_rcv_core); so must we: a corrupted header may hold a wrong address. */
+static __always_inline int vd_xdp_ipv4_csum_ok(const struct iphdr *ip)
+{
+	const __u16 *w = (const __u16 *)ip;
+	__u64 sum = 0;
+#pragma clang loop unroll(full)
+	for (int k = 0; k < 10; k++)
+		sum += w[k]; /* host order: a fold is byte order neutral */
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
 /* IPv4 without options, not a fragment, carrying UDP.  Fills vip with the
  * destination and l4_off; *l4_len gets the IP payload length. */
 static __always_inline int vd_xdp_parse_ipv4(void *data, void *end,
@@ -83,6 +126,10 @@ static __always_inline int vd_xdp_parse_ipv4(void *data, void *end,
 	if (tot < sizeof(*ip) + sizeof(struct udphdr) ||
 	    (void *)ip + tot > end)
 		return -1;
+	if (!vd_xdp_ipv4_csum_ok(ip))
+		return VD_XDP_CTR_BAD_CSUM;
+	if (vd_xdp_martian4((const __u8 *)&ip->saddr))
+		return VD_XDP_CTR_MARTIAN;
 	vip->family = 4;
 	__builtin_memcpy(vip->addr, &ip->daddr, 4);
 	src->prefixlen = 8 + 32;
@@ -118,6 +165,8 @@ static __always_inline int vd_xdp_parse_ipv6(void *data, void *end,
 	__u32 plen = bpf_ntohs(ip6->payload_len);
 	if (plen < sizeof(struct udphdr) || (void *)(ip6 + 1) + plen > end)
 		return -1;
+	if (vd_xdp_martian6(ip6->saddr.in6_u.u6_addr8))
+		return VD_XDP_CTR_MARTIAN;
 	vip->family = 6;
 	__builtin_memcpy(vip->addr, &ip6->daddr, 16);
 	src->prefixlen = 8 + 128;

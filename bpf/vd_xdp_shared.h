@@ -102,6 +102,21 @@ VD_XDP_INLINE __u64 vd_xdp_qkey_hash(const struct vd_xdp_qkey *k, __u64 seed)
 }
 
 /*
+ * The mirror is a BPF_F_MMAPABLE array of slots in sets of VD_XDP_WAYS
+ * (set = key hash & vd_set_mask): user space writes the slots in place
+ * through its mapping, the program reads them in place.  Nothing is ever
+ * freed or recycled behind a reader's back by the kernel: a hash map
+ * recycles elements at once (preallocated ones through a free list,
+ * others through bpf_mem_alloc, SLAB_TYPESAFE_BY_RCU-like), so an element
+ * the program found could become another name's between the key compare
+ * and the copy.  Instead every slot carries a sequence count (seqlock):
+ * user space makes it odd, rewrites the slot, makes it even again; the
+ * program reads it (even) before the key compare and again after the
+ * copy, and drops a frame it built from a slot that changed meanwhile.
+ */
+#define VD_XDP_WAYS 4
+
+/*
  * A mirrored answer.  The stored answer (src/dns/answer.h) is split so the
  * program never has to copy what the query already holds: the header
  * fields, then the "tail", everything after the question.  The question
@@ -116,10 +131,12 @@ VD_XDP_INLINE __u64 vd_xdp_qkey_hash(const struct vd_xdp_qkey *k, __u64 seed)
  * fields the program writes.
  */
 struct vd_xdp_entry {
+	__u64 seq;           /* seqlock: odd while user space writes */
+	__u64 hits;          /* answered by XDP (atomic add) */
+	__u64 khash;         /* vd_xdp_qkey_hash(qkey); 0: empty slot */
 	struct vd_xdp_qkey qkey; /* the full key, compared on every hit */
 	__u64 stored_ns;     /* CLOCK_MONOTONIC (read coarse by the program) */
 	__u64 expire_ns;     /* never served at or past this */
-	__u64 hits;          /* answered by XDP (atomic add) */
 	__u32 ttl;           /* lifetime in seconds, for the prefetch window */
 	__u32 prefetch_sent; /* 0 -> 1 once the program asked for a refresh */
 	__u16 flags;         /* stored header flags word */
@@ -136,10 +153,12 @@ struct vd_xdp_entry {
 	__u8 pad[(8 - (VD_XDP_ANSWER_MAX % 8)) % 8];
 };
 _Static_assert(sizeof(struct vd_xdp_entry) ==
-		       264 + 48 + 2 * VD_XDP_MAX_TTLS + VD_XDP_ANSWER_MAX +
+		       264 + 64 + 2 * VD_XDP_MAX_TTLS + VD_XDP_ANSWER_MAX +
 			       (8 - (VD_XDP_ANSWER_MAX % 8)) % 8,
 	       "vd_xdp_entry layout");
 _Static_assert(VD_XDP_MAX_TTLS % 4 == 0, "ttl_offs keeps tail 8-aligned");
+_Static_assert(sizeof(struct vd_xdp_entry) % 8 == 0,
+	       "slots are laid out back to back in the mmapped array");
 
 /* A VIP: destination address and UDP port the program answers on.  An
  * all-zero address of a family is a wildcard for that family and port. */
@@ -209,6 +228,16 @@ _Static_assert(sizeof(struct vd_xdp_conf) ==
 		       32 + 20 * VD_XDP_FAST_VIPS + 36 * VD_XDP_FAST_ACL,
 	       "vd_xdp_conf layout");
 
+/* The interface's own MAC (vd_xdp_ifmac map, by ifindex), written by the
+ * loader before it attaches there.  The kernel answers only frames to it
+ * (PACKET_HOST): broadcast, multicast and other hosts' frames that reach
+ * the program (promiscuous mode, a bridge, a flooding switch) go up. */
+struct vd_xdp_ifmac {
+	__u8 mac[6];
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct vd_xdp_ifmac) == 8, "vd_xdp_ifmac layout");
+
 /* Prefetch request from the program (ring buffer record): the key of an
  * entry hit in its prefetch window often enough. */
 struct vd_xdp_prefetch_req {
@@ -237,7 +266,11 @@ _Static_assert(sizeof(struct vd_xdp_prefetch_req) == 264,
 	X(TOO_BIG, "too-big")       /* answer above the client's buffer */   \
 	X(NSID, "nsid")             /* NSID asked, node-id too long */        \
 	X(NO_ROOM, "no-room")       /* frame could not grow */                \
-	X(ERROR, "error")           /* inconsistent entry: dropped */
+	X(ERROR, "error")           /* inconsistent entry: dropped */         \
+	X(NOT_HOST, "not-host")     /* not to the interface's own MAC */      \
+	X(MARTIAN, "martian")       /* source the kernel would not accept */ \
+	X(BAD_CSUM, "bad-checksum") /* IPv4 header or UDP checksum wrong */  \
+	X(TORN, "torn")             /* slot rewritten under the read */
 
 enum vd_xdp_counter {
 #define VD_XDP_CTR_ENUM(id, name) VD_XDP_CTR_##id,

@@ -149,8 +149,9 @@ static const struct opt options[] = {
 		"serves; larger ones stay on the socket path."},
 	{.name = "xdp-map-entries", .type = OPT_UINT, FIELD(xdp_map_entries),
 	 .def = "65536", .min = 1024, .max = 4194304,
-	 .doc = "Answers the XDP mirror holds (memory is taken per entry, "
-		"about 1.5 KiB each); names past it stay on the socket path."},
+	 .doc = "Answers the XDP mirror holds, rounded up to a power of two "
+		"(about 1.7 KiB each, all taken at load); names XDP serves "
+		"keep their slots, the rest stay on the socket path."},
 
 	/* cache */
 	{.name = "cache-size", .type = OPT_SIZE, FIELD(cache_size), .def = "64M",

@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -32,6 +34,11 @@ struct vd_xdp {
 	struct vd_cache *cache;
 	struct ring_buffer *rb;
 	int mirror_fd;
+	uint32_t active; /* the half of ACL and settings in use (maps.h) */
+	/* The mirror's slots, mapped (vd_xdp_slots_*; written under lock). */
+	void *slots_mem;
+	size_t slots_len;
+	struct vd_xdp_slots slots;
 	uint64_t seed; /* of the mirror's key hash, = rodata vd_hash_seed */
 	unsigned max_answer;
 	/* load-time settings the running program was built with */
@@ -41,8 +48,11 @@ struct vd_xdp {
 	unsigned map_entries;
 	struct xdp_iface ifaces[VD_XDP_MAX_IFACES];
 	size_t n_ifaces;
-	/* Serialises observer calls against the initial fill (xdp.h). */
+	/* Serialises the slot writers: observer calls, the fill (per entry)
+	 * and the expiry sweep. */
 	pthread_mutex_t lock;
+	bool needs_fill;     /* started, vd_xdp_fill not run yet */
+	uint64_t *fill_seen; /* while filling: keys the observer handled */
 	struct vd_xdp_entry scratch; /* mirror_put's value, under lock */
 	_Atomic uint64_t mirrored, skipped, removed, failures;
 	/* prefetch drain */
@@ -76,6 +86,7 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
 
 /* ---- the mirror ------------------------------------------------------- */
 
+/* Memory writes only (the slots are mapped): no syscall per entry. */
 static void mirror_put(struct vd_xdp *x, const struct vd_cache_entry *e)
 {
 	uint64_t k;
@@ -88,31 +99,57 @@ static void mirror_put(struct vd_xdp *x, const struct vd_cache_entry *e)
 		 * (SERVFAIL over an answer): the old value must go. */
 		atomic_fetch_add(&x->skipped, 1);
 		struct vd_xdp_qkey qk;
-		if (vd_xdp_qkey_from_key(e->key, e->key_len, &qk) == 0) {
-			k = vd_xdp_qkey_hash(&qk, x->seed);
-			(void)bpf_map_delete_elem(x->mirror_fd, &k);
-		}
+		if (vd_xdp_qkey_from_key(e->key, e->key_len, &qk) == 0)
+			(void)vd_xdp_slots_del(&x->slots, &qk,
+					       vd_xdp_qkey_hash(&qk, x->seed));
 		return;
 	}
-	if (bpf_map_update_elem(x->mirror_fd, &k, v, BPF_ANY) != 0) {
-		/* Full map: this name stays on the socket path. */
+	if (vd_xdp_slots_put(&x->slots, v, vd_now_ns()) < 0) {
+		/* Its set is full of names XDP serves: this one stays on the
+		 * socket path (mirror.c, admission). */
 		atomic_fetch_add(&x->failures, 1);
 		return;
 	}
 	atomic_fetch_add(&x->mirrored, 1);
 }
 
-/* A hash collision can make this delete another name's entry: that name
- * then misses until the cache stores it again, never a wrong answer (the
- * program compares the full key). */
+/* The full key is compared: a hash collision never removes another
+ * name's slot. */
 static void mirror_del(struct vd_xdp *x, const struct vd_cache_entry *e)
 {
 	struct vd_xdp_qkey qk;
 	if (vd_xdp_qkey_from_key(e->key, e->key_len, &qk) != 0)
 		return;
-	uint64_t k = vd_xdp_qkey_hash(&qk, x->seed);
-	if (bpf_map_delete_elem(x->mirror_fd, &k) == 0)
+	if (vd_xdp_slots_del(&x->slots, &qk, vd_xdp_qkey_hash(&qk, x->seed)) == 0)
 		atomic_fetch_add(&x->removed, 1);
+}
+
+/*
+ * The initial fill (vd_xdp_fill) walks the cache while the observer is
+ * already installed and takes x->lock per entry, not for the walk: the
+ * observer runs under the cache's writer mutex, so a lock held for the
+ * whole walk (O(entries)) stalled every worker storing an answer.  The
+ * price is ordering: the walk may hold an entry the observer has since
+ * replaced or removed (a flush) and must not write it back.  So while the
+ * fill runs, the observer marks each key it handles in a bitmap (by key
+ * hash; a false positive only leaves a name to its next insert), and the
+ * walk skips marked keys: whatever the observer did for them is newer.
+ * Keys not marked when the walk writes them (under x->lock) have had no
+ * event since the observer was installed, so the walk's entry is current.
+ */
+#define FILL_BITS (1u << 20)
+
+static bool fill_mark(struct vd_xdp *x, const struct vd_cache_entry *e,
+		      bool set)
+{
+	if (!x->fill_seen)
+		return false;
+	uint32_t b = (uint32_t)e->hash & (FILL_BITS - 1);
+	uint64_t bit = 1ull << (b & 63);
+	bool was = (x->fill_seen[b / 64] & bit) != 0;
+	if (set)
+		x->fill_seen[b / 64] |= bit;
+	return was;
 }
 
 static void observe(void *arg, enum vd_cache_event ev,
@@ -120,6 +157,7 @@ static void observe(void *arg, enum vd_cache_event ev,
 {
 	struct vd_xdp *x = arg;
 	pthread_mutex_lock(&x->lock);
+	(void)fill_mark(x, e, true);
 	if (ev == VD_CACHE_EV_INSERT)
 		mirror_put(x, e);
 	else
@@ -129,7 +167,30 @@ static void observe(void *arg, enum vd_cache_event ev,
 
 static int fill_one(void *arg, const struct vd_cache_entry *e)
 {
-	mirror_put(arg, e);
+	struct vd_xdp *x = arg;
+	pthread_mutex_lock(&x->lock);
+	if (!fill_mark(x, e, false))
+		mirror_put(x, e);
+	pthread_mutex_unlock(&x->lock);
+	return 0;
+}
+
+int vd_xdp_fill(struct vd_xdp *x)
+{
+	if (!x || !x->needs_fill)
+		return 0;
+	uint64_t *seen = calloc(FILL_BITS / 64, sizeof(uint64_t));
+	if (!seen)
+		return -ENOMEM;
+	pthread_mutex_lock(&x->lock);
+	x->fill_seen = seen;
+	x->needs_fill = false;
+	pthread_mutex_unlock(&x->lock);
+	vd_cache_foreach(x->cache, fill_one, x);
+	pthread_mutex_lock(&x->lock);
+	x->fill_seen = NULL;
+	pthread_mutex_unlock(&x->lock);
+	free(seen);
 	return 0;
 }
 
@@ -194,11 +255,13 @@ static int set_vips(struct vd_xdp *x, const struct vd_xdp_opts *o)
 	return 0;
 }
 
-static int set_acl(struct vd_xdp *x, const struct vd_xdp_opts *o)
+/* Fills the trie of the given half (the inactive one: see vd_xdp_maps.h). */
+static int set_acl(struct vd_xdp *x, const struct vd_xdp_opts *o, uint32_t half)
 {
 	static struct vd_xdp_acl_key keys[VD_XDP_MAX_ACL];
 	size_t n = 0;
-	int fd = bpf_map__fd(x->skel->maps.vd_xdp_acl);
+	int fd = bpf_map__fd(half ? x->skel->maps.vd_xdp_acl1
+				  : x->skel->maps.vd_xdp_acl0);
 	const struct vd_acl *acl = o->acl;
 	/* The default action is the /0 of each family. */
 	for (int fam = 0; fam < 2; fam++) {
@@ -228,20 +291,69 @@ static int set_acl(struct vd_xdp *x, const struct vd_xdp_opts *o)
 	return 0;
 }
 
-static int set_conf(struct vd_xdp *x, const struct vd_xdp_opts *o)
+static int set_conf(struct vd_xdp *x, const struct vd_xdp_opts *o,
+		    uint32_t half)
 {
-	uint32_t zero = 0;
 	struct vd_xdp_conf c;
-	/* The maps are complete (set_vips, set_acl ran first) whichever mode
-	 * the program switches to. */
 	vd_xdp_conf_build(o, &c);
 	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.vd_xdp_config),
-				&zero, &c, BPF_ANY) != 0)
+				&half, &c, BPF_ANY) != 0)
 		return -errno;
 	return 0;
 }
 
+/*
+ * The run-time tables.  The VIP map is filled first (a superset of what
+ * either half's settings use while it changes).  The ACL trie and the
+ * settings go into the inactive half, complete, and one write of
+ * vd_xdp_active switches the program to them: no packet sees old and new
+ * rules mixed.  On failure the active half stays as it was.
+ */
+static int set_tables(struct vd_xdp *x, const struct vd_xdp_opts *o)
+{
+	uint32_t zero = 0;
+	uint32_t half = x->active ^ 1;
+	int rc;
+	if ((rc = set_vips(x, o)) != 0 || (rc = set_acl(x, o, half)) != 0 ||
+	    (rc = set_conf(x, o, half)) != 0)
+		return rc;
+	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.vd_xdp_active),
+				&zero, &half, BPF_ANY) != 0)
+		return -errno;
+	x->active = half;
+	return 0;
+}
+
 /* ---- attach ------------------------------------------------------------- */
+
+/* Records the interface's MAC for the program, which answers only frames
+ * addressed to it (vd_xdp_ifmac).  Read once at attach: a MAC changed
+ * later (rare on a VIP's uplink) makes the program pass everything there
+ * until the next attach, never answer for another host. */
+static int set_ifmac(struct vd_xdp *x, const struct xdp_iface *ifc)
+{
+	struct ifreq ifr;
+	struct vd_xdp_ifmac m;
+	int rc = 0;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifc->name);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) {
+		rc = -errno;
+		goto out;
+	}
+	memset(&m, 0, sizeof(m));
+	memcpy(m.mac, ifr.ifr_hwaddr.sa_data, sizeof(m.mac));
+	uint32_t idx = (uint32_t)ifc->ifindex;
+	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.vd_xdp_ifmacs), &idx,
+				&m, BPF_ANY) != 0)
+		rc = -errno;
+out:
+	close(fd);
+	return rc;
+}
 
 static int attach_one(struct vd_xdp *x, struct xdp_iface *ifc,
 		      enum vd_xdp_mode mode)
@@ -252,6 +364,12 @@ static int attach_one(struct vd_xdp *x, struct xdp_iface *ifc,
 		int e = errno;
 		vd_log(VD_LOG_ERR, "xdp: interface %s: %s", ifc->name, strerror(e));
 		return -e;
+	}
+	int rc = set_ifmac(x, ifc);
+	if (rc != 0) {
+		vd_log(VD_LOG_ERR, "xdp: cannot read the MAC of %s: %s",
+		       ifc->name, strerror(-rc));
+		return rc;
 	}
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
 	lo.flags = mode == VD_XDP_MODE_GENERIC ? XDP_FLAGS_SKB_MODE
@@ -269,6 +387,9 @@ static int attach_one(struct vd_xdp *x, struct xdp_iface *ifc,
 		int e = errno;
 		vd_log(VD_LOG_ERR, "xdp: cannot attach to %s: %s", ifc->name,
 		       strerror(e));
+		uint32_t idx = (uint32_t)ifc->ifindex;
+		(void)bpf_map_delete_elem(
+			bpf_map__fd(x->skel->maps.vd_xdp_ifmacs), &idx);
 		return -e;
 	}
 	ifc->link_fd = fd;
@@ -278,11 +399,14 @@ static int attach_one(struct vd_xdp *x, struct xdp_iface *ifc,
 	return 0;
 }
 
-static void detach_one(struct xdp_iface *ifc)
+static void detach_one(struct vd_xdp *x, struct xdp_iface *ifc)
 {
 	if (ifc->link_fd >= 0) {
 		close(ifc->link_fd);
 		vd_log(VD_LOG_NOTICE, "xdp: detached from %s", ifc->name);
+		uint32_t idx = (uint32_t)ifc->ifindex;
+		(void)bpf_map_delete_elem(
+			bpf_map__fd(x->skel->maps.vd_xdp_ifmacs), &idx);
 	}
 	ifc->link_fd = -1;
 }
@@ -304,7 +428,7 @@ static void set_ifaces(struct vd_xdp *x, const struct vd_xdp_opts *o)
 		if (wants_iface(o, x->ifaces[i].name))
 			x->ifaces[kept++] = x->ifaces[i];
 		else
-			detach_one(&x->ifaces[i]);
+			detach_one(x, &x->ifaces[i]);
 	}
 	x->n_ifaces = kept;
 	for (size_t i = 0; i < o->n_ifaces && x->n_ifaces < VD_XDP_MAX_IFACES;
@@ -354,12 +478,14 @@ void vd_xdp_stop(struct vd_xdp *x)
 	if (!x)
 		return;
 	for (size_t i = 0; i < x->n_ifaces; i++)
-		detach_one(&x->ifaces[i]);
+		detach_one(x, &x->ifaces[i]);
 	x->n_ifaces = 0;
 	/* After this returns no observer call runs or will run. */
 	if (x->cache)
 		vd_cache_set_observer(x->cache, NULL, NULL);
 	ring_buffer__free(x->rb);
+	if (x->slots_mem)
+		munmap(x->slots_mem, x->slots_len);
 	vd_xdp_bpf__destroy(x->skel);
 	pthread_mutex_destroy(&x->lock);
 	free(x);
@@ -412,7 +538,9 @@ static int start(struct vd_xdp **xp, const struct vd_xdp_opts *o,
 		vd_xdp_csum16(x->nsid, x->nsid_len > VD_XDP_NSID_MAX
 					       ? 0
 					       : x->nsid_len);
-	bpf_map__set_max_entries(x->skel->maps.vd_xdp_mirror, x->map_entries);
+	uint32_t n_slots = vd_xdp_slots_for(x->map_entries);
+	x->skel->rodata->vd_set_mask = n_slots / VD_XDP_WAYS - 1;
+	bpf_map__set_max_entries(x->skel->maps.vd_xdp_mirror, n_slots);
 	rc = vd_xdp_bpf__load(x->skel);
 	if (rc != 0) {
 		vd_log(VD_LOG_ERR, "xdp: the kernel refused the program: %s",
@@ -420,24 +548,34 @@ static int start(struct vd_xdp **xp, const struct vd_xdp_opts *o,
 		goto fail;
 	}
 	x->mirror_fd = bpf_map__fd(x->skel->maps.vd_xdp_mirror);
+	long page = sysconf(_SC_PAGESIZE);
+	x->slots_len = ((size_t)n_slots * sizeof(struct vd_xdp_entry) +
+			(size_t)page - 1) & ~((size_t)page - 1);
+	void *mem = mmap(NULL, x->slots_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 x->mirror_fd, 0);
+	if (mem == MAP_FAILED) {
+		rc = -errno;
+		vd_log(VD_LOG_ERR, "xdp: cannot map the mirror: %s",
+		       strerror(-rc));
+		goto fail;
+	}
+	x->slots_mem = mem;
+	(void)vd_xdp_slots_init(&x->slots, mem, n_slots);
 	x->rb = ring_buffer__new(bpf_map__fd(x->skel->maps.vd_xdp_prefetch),
 				 prefetch_event, x, NULL);
 	if (!x->rb) {
 		rc = -errno;
 		goto fail;
 	}
-	if ((rc = set_vips(x, o)) != 0 || (rc = set_acl(x, o)) != 0 ||
-	    (rc = set_conf(x, o)) != 0) {
+	if ((rc = set_tables(x, o)) != 0) {
 		vd_log(VD_LOG_ERR, "xdp: cannot fill the maps: %s", strerror(-rc));
 		goto fail;
 	}
-	/* Observer first, then the fill under the lock: every change the
-	 * fill might miss waits for it and lands after it. */
+	/* Observer now; the walk of what the cache holds already is
+	 * vd_xdp_fill's, which the caller runs outside its own locks. */
 	x->cache = cache;
-	pthread_mutex_lock(&x->lock);
+	x->needs_fill = true;
 	vd_cache_set_observer(cache, observe, x);
-	vd_cache_foreach(cache, fill_one, x);
-	pthread_mutex_unlock(&x->lock);
 	set_ifaces(x, o);
 	if (x->n_ifaces == 0) {
 		rc = -ENODEV;
@@ -469,8 +607,7 @@ int vd_xdp_apply(struct vd_xdp **xp, const struct vd_xdp_opts *o,
 	if (!x)
 		return start(xp, o, cache);
 	int rc;
-	if ((rc = set_vips(x, o)) != 0 || (rc = set_acl(x, o)) != 0 ||
-	    (rc = set_conf(x, o)) != 0) {
+	if ((rc = set_tables(x, o)) != 0) {
 		vd_log(VD_LOG_ERR, "xdp: cannot update the maps: %s; stopping",
 		       strerror(-rc));
 		vd_xdp_stop(x);
@@ -490,6 +627,12 @@ size_t vd_xdp_drain_prefetch(struct vd_xdp *x, vd_xdp_prefetch_fn fn,
 	x->pf_arg = arg;
 	x->pf_count = 0;
 	(void)ring_buffer__consume(x->rb);
+	/* Expired slots go at expiry, not when the cache drops the entry
+	 * (expiry + stale window): a share of the slots per tick. */
+	pthread_mutex_lock(&x->lock);
+	x->removed += vd_xdp_slots_sweep(&x->slots, vd_now_ns(),
+					 x->slots.n_slots / 8 + 1);
+	pthread_mutex_unlock(&x->lock);
 	return x->pf_count;
 }
 

@@ -3,6 +3,7 @@
  * bpf/vd_xdp.bpf.c wants it.  Pure functions, unit-testable without BPF.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <string.h>
@@ -72,6 +73,9 @@ int vd_xdp_entry_build(const uint8_t *key, size_t key_len,
 	if (vd_xdp_qkey_from_key(key, key_len, &v->qkey) != 0)
 		return -EINVAL;
 	*k = vd_xdp_qkey_hash(&v->qkey, seed);
+	if (*k == 0)
+		return -EINVAL; /* 0 marks an empty slot: 1 in 2^64, socket path */
+	v->khash = *k;
 	v->stored_ns = stored_ns;
 	v->expire_ns = expire_ns;
 	v->ttl = meta->ttl;
@@ -97,6 +101,161 @@ int vd_xdp_entry_build(const uint8_t *key, size_t key_len,
 		memset(t + v->ttl_offs[i], 0, 4);
 	v->tail_csum = vd_xdp_csum16(t, v->tail_len);
 	return 0;
+}
+
+/* ---- the slots ----------------------------------------------------------- */
+
+/*
+ * Seqlock write side (vd_xdp_shared.h): odd, then the release fence orders
+ * that store before every store into the slot; the data; even again with
+ * release, so a reader that sees the new even count sees all of the data.
+ * The program's hits counter is written like the rest: an increment it
+ * makes meanwhile may be lost, which only delays a prefetch.
+ */
+static void slot_write(struct vd_xdp_entry *slot, const struct vd_xdp_entry *v,
+		       uint64_t hits)
+{
+	uint64_t seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	const size_t from = offsetof(struct vd_xdp_entry, khash);
+	memcpy((uint8_t *)slot + from, (const uint8_t *)v + from,
+	       sizeof(*v) - from);
+	__atomic_store_n(&slot->hits, hits, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->prefetch_sent, v->prefetch_sent,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+static void slot_clear(struct vd_xdp_entry *slot)
+{
+	uint64_t seq = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	slot->khash = 0;
+	slot->expire_ns = 0;
+	memset(&slot->qkey, 0, sizeof(slot->qkey));
+	__atomic_store_n(&slot->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+static bool slot_is(const struct vd_xdp_entry *slot, uint64_t khash,
+		    const struct vd_xdp_qkey *qk)
+{
+	return slot->khash == khash &&
+	       memcmp(&slot->qkey, qk, sizeof(*qk)) == 0;
+}
+
+static bool slot_free(const struct vd_xdp_entry *slot, uint64_t now_ns)
+{
+	return slot->khash == 0 || slot->expire_ns <= now_ns;
+}
+
+int vd_xdp_slots_init(struct vd_xdp_slots *t, void *base, uint32_t n_slots)
+{
+	memset(t, 0, sizeof(*t));
+	if (n_slots < VD_XDP_WAYS || (n_slots & (n_slots - 1)) != 0)
+		return -EINVAL;
+	t->base = base;
+	t->n_slots = n_slots;
+	t->set_mask = n_slots / VD_XDP_WAYS - 1;
+	return 0;
+}
+
+uint32_t vd_xdp_slots_for(unsigned entries)
+{
+	uint32_t n = VD_XDP_WAYS;
+	while (n < entries && n < (1u << 31))
+		n <<= 1;
+	return n;
+}
+
+/*
+ * Admission and replacement, all decided here (user space is the
+ * authority; the kernel never evicts):
+ *  1. the key's own slot: rewritten in place, keeping half its hits (a
+ *     refreshed hot name stays ahead of names XDP never served);
+ *  2. else an empty or expired way: the mirror holds only servable
+ *     entries, and an expired one takes no room;
+ *  3. else the oldest way XDP never answered from (hits 0): one-off names
+ *     give way to each other;
+ *  4. else nothing: every way holds a name XDP is serving, and a name
+ *     that never was popular here does not push one out.  A flood of
+ *     random names therefore cannot evict the hot set.
+ */
+int vd_xdp_slots_put(struct vd_xdp_slots *t, const struct vd_xdp_entry *v,
+		     uint64_t now_ns)
+{
+	if (!t->base || v->khash == 0)
+		return -EINVAL;
+	uint32_t first = ((uint32_t)v->khash & t->set_mask) * VD_XDP_WAYS;
+	struct vd_xdp_entry *ways = t->base + first;
+	int pick = -1;
+	for (int w = 0; w < VD_XDP_WAYS; w++) {
+		if (slot_is(&ways[w], v->khash, &v->qkey)) {
+			uint64_t hits = __atomic_load_n(&ways[w].hits,
+							__ATOMIC_RELAXED);
+			slot_write(&ways[w], v, hits / 2);
+			return (int)(first + (uint32_t)w);
+		}
+	}
+	for (int w = 0; w < VD_XDP_WAYS && pick < 0; w++)
+		if (slot_free(&ways[w], now_ns))
+			pick = w;
+	for (int w = 0; w < VD_XDP_WAYS && pick < 0; w++) {
+		if (__atomic_load_n(&ways[w].hits, __ATOMIC_RELAXED) != 0)
+			continue;
+		int oldest = w;
+		for (int o = w + 1; o < VD_XDP_WAYS; o++)
+			if (__atomic_load_n(&ways[o].hits, __ATOMIC_RELAXED) == 0 &&
+			    ways[o].stored_ns < ways[oldest].stored_ns)
+				oldest = o;
+		pick = oldest;
+	}
+	if (pick < 0)
+		return -ENOSPC;
+	slot_write(&ways[pick], v, 0);
+	return (int)(first + (uint32_t)pick);
+}
+
+int vd_xdp_slots_del(struct vd_xdp_slots *t, const struct vd_xdp_qkey *qk,
+		     uint64_t khash)
+{
+	if (!t->base)
+		return -EINVAL;
+	struct vd_xdp_entry *ways =
+		t->base + ((uint32_t)khash & t->set_mask) * VD_XDP_WAYS;
+	for (int w = 0; w < VD_XDP_WAYS; w++) {
+		if (slot_is(&ways[w], khash, qk)) {
+			slot_clear(&ways[w]);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+size_t vd_xdp_slots_sweep(struct vd_xdp_slots *t, uint64_t now_ns,
+			  size_t budget)
+{
+	size_t cleared = 0;
+	if (!t->base)
+		return 0;
+	for (size_t i = 0; i < budget && i < t->n_slots; i++) {
+		struct vd_xdp_entry *slot = &t->base[t->sweep_pos];
+		t->sweep_pos = (t->sweep_pos + 1) & (t->n_slots - 1);
+		if (slot->khash != 0 && slot->expire_ns <= now_ns) {
+			slot_clear(slot);
+			cleared++;
+		}
+	}
+	return cleared;
+}
+
+size_t vd_xdp_slots_used(const struct vd_xdp_slots *t, uint64_t now_ns)
+{
+	size_t n = 0;
+	for (uint32_t i = 0; t->base && i < t->n_slots; i++)
+		n += !slot_free(&t->base[i], now_ns);
+	return n;
 }
 
 /* ---- run-time settings (vd_xdp_conf) ------------------------------------ */

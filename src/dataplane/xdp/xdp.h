@@ -12,9 +12,11 @@
  * carry their absolute expiry besides, and the program never serves one at
  * or past it.
  *
- * Threads: vd_xdp_apply/stop/drain_prefetch from one thread (the daemon's
- * main thread); the cache observer it installs runs on whichever thread
- * changes the cache.  Counters may be read from any thread.
+ * Threads: vd_xdp_apply, vd_xdp_stop and vd_xdp_drain_prefetch one at a
+ * time (xdp_daemon.c locks around them); vd_xdp_fill may run beside
+ * vd_xdp_drain_prefetch (the mirror's writers share its own lock) but not
+ * beside apply or stop.  The cache observer it installs runs on whichever
+ * thread changes the cache.  Counters may be read from any thread.
  */
 #ifndef VD_DATAPLANE_XDP_XDP_H
 #define VD_DATAPLANE_XDP_XDP_H
@@ -67,13 +69,26 @@ struct vd_xdp;
 int vd_xdp_apply(struct vd_xdp **xp, const struct vd_xdp_opts *opts,
 		 struct vd_cache *cache);
 
+/*
+ * Copies what the cache already holds into a freshly started program's
+ * mirror (after vd_xdp_apply started or reloaded it; otherwise a no-op).
+ * O(entries) memory writes, no system call per entry; takes the mirror's
+ * lock per entry, never across the walk, so cache writers (workers
+ * storing answers, whose observer calls take that lock) are not stalled.
+ * Call it without holding locks other threads need; x must not be
+ * stopped meanwhile.  Returns 0 or -ENOMEM.
+ */
+int vd_xdp_fill(struct vd_xdp *x);
+
 /* Detaches, removes the cache observer and frees.  NULL-safe. */
 void vd_xdp_stop(struct vd_xdp *x);
 
 /* Called with the key of each entry the program asks to refresh. */
 typedef void (*vd_xdp_prefetch_fn)(void *arg, const uint8_t *key,
 				   size_t key_len);
-/* Drains pending prefetch requests without blocking; returns how many. */
+/* Drains pending prefetch requests without blocking; returns how many.
+ * Also sweeps an eighth of the mirror's slots for expired entries (call it
+ * every housekeeping tick). */
 size_t vd_xdp_drain_prefetch(struct vd_xdp *x, vd_xdp_prefetch_fn fn,
 			     void *arg);
 
@@ -86,7 +101,7 @@ struct vd_xdp_mirror_stats {
 	uint64_t mirrored;  /* map writes */
 	uint64_t skipped;   /* entries not fit for the fast path */
 	uint64_t removed;
-	uint64_t failures;  /* map full, kernel errors */
+	uint64_t failures;  /* no slot: its set holds names XDP serves */
 };
 void vd_xdp_get_mirror_stats(struct vd_xdp *x, struct vd_xdp_mirror_stats *st);
 
@@ -117,6 +132,37 @@ int vd_xdp_entry_build(const uint8_t *key, size_t key_len,
 		       const uint16_t *ttl_offs, uint64_t stored_ns,
 		       uint64_t expire_ns, unsigned max_answer, uint64_t seed,
 		       uint64_t *k, struct vd_xdp_entry *v);
+
+/*
+ * The mirror's slots (the mmapped vd_xdp_mirror array, n_slots a power of
+ * two, sets of VD_XDP_WAYS).  Pure memory operations: one writer at a
+ * time (the caller serialises), the program reads concurrently under the
+ * seqlock (vd_xdp_shared.h).
+ */
+struct vd_xdp_slots {
+	struct vd_xdp_entry *base;
+	uint32_t n_slots;
+	uint32_t set_mask;
+	uint32_t sweep_pos;
+};
+/* 0, or -EINVAL unless n_slots is a power of two >= VD_XDP_WAYS. */
+int vd_xdp_slots_init(struct vd_xdp_slots *t, void *base, uint32_t n_slots);
+/* The slot count for xdp-map-entries: the next power of two. */
+uint32_t vd_xdp_slots_for(unsigned entries);
+/* Places v (from vd_xdp_entry_build) by the admission rules in mirror.c.
+ * Returns the slot index, or -ENOSPC when every way of its set holds an
+ * entry XDP is serving (v stays on the socket path), or -EINVAL. */
+int vd_xdp_slots_put(struct vd_xdp_slots *t, const struct vd_xdp_entry *v,
+		     uint64_t now_ns);
+/* Empties the key's slot; 0 or -ENOENT. */
+int vd_xdp_slots_del(struct vd_xdp_slots *t, const struct vd_xdp_qkey *qk,
+		     uint64_t khash);
+/* Empties expired slots, looking at up to budget slots from where the last
+ * call stopped (round robin); returns how many it emptied. */
+size_t vd_xdp_slots_sweep(struct vd_xdp_slots *t, uint64_t now_ns,
+			  size_t budget);
+/* Slots holding a servable entry (O(n_slots), for tests and stats). */
+size_t vd_xdp_slots_used(const struct vd_xdp_slots *t, uint64_t now_ns);
 
 /* A VIP socket address in the program's form; 0 or -EAFNOSUPPORT. */
 int vd_xdp_vip_from_sa(const struct sockaddr_storage *ss, struct vd_xdp_vip *v);

@@ -38,6 +38,14 @@
  * Held only for short, non-blocking work (map reads, ring drains).
  */
 static pthread_mutex_t xdp_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * Serialises apply (with its O(entries) mirror fill) and stop, so the
+ * fill can run without xdp_lock: the tick, the metrics and the anycast
+ * thread (which refreshes the VIPs' 2 s lifetime and reads the counters)
+ * keep going meanwhile, and nothing frees d->xdp under the fill.  Order:
+ * apply_lock, then xdp_lock.
+ */
+static pthread_mutex_t apply_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct prefetch_job {
 	struct vd_worker *w;
@@ -80,9 +88,15 @@ int vd_xdp_daemon_apply(struct vd_daemon *d)
 {
 	struct vd_xdp_opts o;
 	settings_to_opts(d->settings, &o);
+	pthread_mutex_lock(&apply_lock);
 	pthread_mutex_lock(&xdp_lock);
 	int rc = vd_xdp_apply(&d->xdp, &o, d->cache);
+	struct vd_xdp *x = d->xdp;
 	pthread_mutex_unlock(&xdp_lock);
+	if (rc == 0 && vd_xdp_fill(x) != 0)
+		vd_log(VD_LOG_WARNING, "xdp: no memory to fill the mirror: "
+				       "names reach it as the cache stores them");
+	pthread_mutex_unlock(&apply_lock);
 	if (rc != 0)
 		vd_log(VD_LOG_ERR, "xdp: fast path off (%s); the socket path "
 				   "answers everything", strerror(-rc));
@@ -212,10 +226,12 @@ void vd_xdp_daemon_log_stats(struct vd_daemon *d)
 
 void vd_xdp_daemon_stop(struct vd_daemon *d)
 {
+	pthread_mutex_lock(&apply_lock);
 	pthread_mutex_lock(&xdp_lock);
 	vd_xdp_stop(d->xdp);
 	d->xdp = NULL;
 	pthread_mutex_unlock(&xdp_lock);
+	pthread_mutex_unlock(&apply_lock);
 }
 
 #else /* !VD_HAVE_XDP */

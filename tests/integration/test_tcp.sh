@@ -13,6 +13,9 @@
 #   tests/integration/test_tcp.sh PATH_TO_VIPDNSD
 source "$(dirname "$0")/lib.sh" "$@"
 require python3
+# The lab starts with the usual default soft limit of descriptors: the
+# daemon must raise it for what its TCP limits allow.
+ulimit -S -n 1024
 # 192.0.2.201 is dropped by the ACL; 192.0.2.200 is an ordinary client
 lab_start --vd-conf "tcp-idle-timeout = 2000
 tcp-max-connections-per-client = 32
@@ -50,6 +53,10 @@ closed=$(sed -n 's/closed_after=//p' <<<"$out")
 d="closed after the 2 s idle timeout (between 1.5 and 5 s), not kept forever"
 vd_only "$d" check "$d" \
   bash -c '[[ $1 != never ]] && awk -v t="$1" "BEGIN{exit !(t >= 1.5 && t < 5)}"' _ "$closed"
+
+nofile=$(awk '/^Max open files/ {print $4}' "/proc/$(node_pid 1)/limits")
+d="daemon raised its descriptor limit above the 1024 it was started with (now $nofile)"
+vd_only "$d" check "$d" test "${nofile:-0}" -gt 1024
 
 section "a client the ACL drops is closed at accept"
 out=$(in_client python3 "$PY" querying "$CLIENT4_X2" 203.0.113.1 4 2>&1) || true

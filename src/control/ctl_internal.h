@@ -31,6 +31,10 @@ struct vd_ctl {
 	gid_t group;
 	uint64_t start_ns;
 	unsigned conns;
+	/* The NAMEs of cluster-peer: a TLS client's certificate must carry
+	 * one (as vipdnsctl requires of a server).  Fixed at start. */
+	char peer_names[VD_CONFIG_MAX_LIST][64];
+	size_t n_peer_names;
 };
 
 /* Runs req; appends the answer text to out.  0 or -errno with err. */

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <urcu.h>
 
 #include "control/ctl_internal.h"
@@ -38,7 +39,8 @@ struct conn {
 	struct bufferevent *bev;
 	bool tls;
 	bool closing;
-	char peer[96];
+	bool authorised; /* TLS: the certificate names a cluster-peer */
+	char peer[160];  /* for the log: "unix:uid=..", "tls:NAME@ADDR" */
 };
 
 static void conn_free(struct conn *cn)
@@ -111,8 +113,25 @@ static void on_read(struct bufferevent *bev, void *arg)
 		respond(cn, -ENOMEM, NULL, "out of memory");
 		return;
 	}
-	vd_log(VD_LOG_INFO, "control %s: %s", cn->peer, line);
-	int rc = vd_ctl_run(cn->c, &req, body, err, sizeof(err));
+	enum vd_ctl_channel ch = cn->tls ? VD_CTL_CH_CLUSTER : VD_CTL_CH_LOCAL;
+	int rc;
+	if (cn->tls && !cn->authorised) {
+		/* on_event refuses before any request; never run one. */
+		rc = -EACCES;
+		snprintf(err, sizeof(err), "not an authorised cluster peer");
+	} else if (!vd_ctl_cmd_allowed(req.cmd, ch)) {
+		rc = -EPERM;
+		snprintf(err, sizeof(err),
+			 "%s is not accepted over the cluster channel (local "
+			 "control socket only)", req.cmd->name);
+		vd_log(VD_LOG_WARNING, "cluster %s: %s: refused, local only",
+		       cn->peer, line);
+	} else {
+		/* Every cluster command is on record with who sent it. */
+		vd_log(cn->tls ? VD_LOG_NOTICE : VD_LOG_INFO, "%s %s: %s",
+		       cn->tls ? "cluster" : "control", cn->peer, line);
+		rc = vd_ctl_run(cn->c, &req, body, err, sizeof(err));
+	}
 	if (rc == 0 && evbuffer_get_length(body) > VD_CTL_BODY_MAX) {
 		rc = -E2BIG;
 		snprintf(err, sizeof(err), "answer too large");
@@ -137,10 +156,70 @@ static void on_write(struct bufferevent *bev, void *arg)
 	shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
 
+/*
+ * The CA vouches for a certificate; which of the CA's certificates may
+ * command this node is what cluster-peer says: the client's must carry
+ * one of those names (subjectAltName DNS, else CN; no partial wildcards),
+ * the same rule vipdnsctl applies to the nodes it reaches.  name gets
+ * the matched peer, or the certificate's CN for the log.
+ */
+static bool tls_peer_known(struct vd_ctl *c, struct bufferevent *bev,
+			   char *name, size_t cap)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	X509 *x = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+	bool ok = false;
+	snprintf(name, cap, "?");
+	if (!x)
+		return false;
+	if (SSL_get_verify_result(ssl) != X509_V_OK)
+		goto out;
+	for (size_t i = 0; i < c->n_peer_names; i++) {
+		if (X509_check_host(x, c->peer_names[i], 0,
+				    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+				    NULL) == 1) {
+			snprintf(name, cap, "%s", c->peer_names[i]);
+			ok = true;
+			goto out;
+		}
+	}
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+				      NID_commonName, name, (int)cap) < 0)
+		snprintf(name, cap, "?");
+	vd_ctl_sanitize(name);
+out:
+	X509_free(x);
+	return ok;
+}
+
+static void on_tls_connected(struct conn *cn)
+{
+	char name[64], addr[sizeof(cn->peer)];
+	/* "tls:ADDR" until now */
+	snprintf(addr, sizeof(addr), "%s", cn->peer + 4);
+	if (tls_peer_known(cn->c, cn->bev, name, sizeof(name))) {
+		cn->authorised = true;
+		snprintf(cn->peer, sizeof(cn->peer), "tls:%.63s@%.90s", name, addr);
+		vd_log(VD_LOG_INFO, "cluster %s: authenticated", cn->peer);
+		return;
+	}
+	vd_log(VD_LOG_WARNING,
+	       "cluster tls:%s: certificate \"%s\" names no cluster-peer%s; "
+	       "refused", addr, name,
+	       cn->c->n_peer_names ? "" : " (none configured)");
+	respond(cn, -EACCES, NULL,
+		"permission denied: certificate names no cluster-peer of "
+		"this node");
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *cn = arg;
 	(void)bev;
+	if ((what & BEV_EVENT_CONNECTED) && cn->tls) {
+		on_tls_connected(cn);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR && cn->tls) {
 		char err[256] = "TLS";
 		vd_ctl_tls_error(err, sizeof(err));
@@ -396,6 +475,16 @@ int vd_ctl_start(struct vd_daemon *d, const struct vd_config *cfg,
 		 cfg->cluster_listen);
 	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s",
 		 cfg->metrics_listen);
+	for (size_t i = 0; i < cfg->n_cluster_peers; i++) {
+		/* NAME=ADDR@PORT, checked by the config parser */
+		const char *p = cfg->cluster_peers[i];
+		size_t n = strcspn(p, "=");
+		if (n == 0 || n >= sizeof(c->peer_names[0]))
+			continue;
+		memcpy(c->peer_names[c->n_peer_names], p, n);
+		c->peer_names[c->n_peer_names][n] = '\0';
+		c->n_peer_names++;
+	}
 	if (cfg->control_socket_group[0]) {
 		struct group *gr = getgrnam(cfg->control_socket_group);
 		if (!gr) {
@@ -427,8 +516,11 @@ int vd_ctl_start(struct vd_daemon *d, const struct vd_config *cfg,
 		       c->have_group ? ", group " : "",
 		       c->have_group ? cfg->control_socket_group : "");
 	if (c->tls_lev)
-		vd_log(VD_LOG_NOTICE, "cluster control (mutual TLS) on %s",
-		       c->cluster_listen);
+		vd_log(c->n_peer_names ? VD_LOG_NOTICE : VD_LOG_WARNING,
+		       "cluster control (mutual TLS) on %s; %zu cluster-peer "
+		       "names may command this node%s",
+		       c->cluster_listen, c->n_peer_names,
+		       c->n_peer_names ? "" : ": none, every client is refused");
 	*out = c;
 	return 0;
 fail:

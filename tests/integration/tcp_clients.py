@@ -11,8 +11,14 @@
   tcp_clients.py querying SOURCE SERVER SECONDS
                                           one connection from SOURCE, a query
                                           every 0.2 s: when was it closed?
+  tcp_clients.py silent SERVER PORT SOURCE N SECONDS READY
+                                          keep N connections from SOURCE that
+                                          send nothing (reopen the closed ones)
+  tcp_clients.py silent-one SERVER PORT SOURCE
+                                          one silent connection: when closed?
 Each prints one line of results; exit 0 unless the connection itself failed.
 """
+import os
 import resource
 import selectors
 import socket
@@ -185,6 +191,73 @@ def querying(source, server, seconds):
     print("closed_after=%s" % ("%.1f" % closed_after if closed_after is not None else "never"))
 
 
+def silent(server, port, source, n, seconds, ready):
+    """READY is written once each of the first N connects has ended
+    (established or refused), so the server has seen all of them."""
+    def dial():
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((source, 0))
+        s.setblocking(False)
+        s.connect_ex((server, port))
+        sel.register(s, selectors.EVENT_WRITE)
+
+    sel = selectors.DefaultSelector()
+    for _ in range(n):
+        dial()
+    opened, resolved, most = n, 0, 0
+    established = set()
+    start = time.time()
+    while time.time() - start < seconds:
+        closed = 0
+        for key, events in sel.select(timeout=0.2):
+            s = key.fileobj
+            if events & selectors.EVENT_WRITE:
+                resolved += 1
+                if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                    sel.modify(s, selectors.EVENT_READ)
+                    established.add(s)
+                    continue
+            else:
+                try:
+                    if s.recv(4096):
+                        continue
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    pass
+            sel.unregister(s)
+            established.discard(s)
+            s.close()
+            closed += 1
+        most = max(most, len(established))
+        if resolved >= n and not os.path.exists(ready):
+            with open(ready, "w") as f:
+                f.write("opened=%d open=%d\n" % (opened, len(established)))
+        if closed:
+            time.sleep(0.2)  # reopen at a modest pace, not a busy loop
+            for _ in range(closed):
+                dial()
+                opened += 1
+    print("opened=%d most_open=%d" % (opened, most))
+
+
+def silent_one(server, port, source):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((source, 0))
+    s.settimeout(15)
+    s.connect((server, port))
+    start = time.time()
+    try:
+        while s.recv(4096):
+            pass
+    except socket.timeout:
+        print("closed_after=never")
+        return
+    except OSError:
+        pass
+    print("closed_after=%.1f" % (time.time() - start))
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "pipeline":
@@ -195,6 +268,11 @@ if __name__ == "__main__":
         trickle(sys.argv[2], float(sys.argv[3]))
     elif cmd == "hold":
         hold(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5])
+    elif cmd == "silent":
+        silent(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]),
+               float(sys.argv[6]), sys.argv[7])
+    elif cmd == "silent-one":
+        silent_one(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     elif cmd == "querying":
         querying(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     else:

@@ -9,6 +9,10 @@
 #    peer's own TLS client sending drain, bird or dump-cache gets ERR), only
 #    from certificates naming one of its cluster-peers, and logs every
 #    cluster command with the peer's name;
+#  - unauthenticated TLS connections (200 silent ones from one address,
+#    reopened as they close) lock out neither local vipdnsctl nor a cluster
+#    peer from another address, and a silent one is cut at the handshake
+#    timeout;
 #  - the control socket refuses a client without permission (file mode,
 #    and peer credentials when the mode lets anybody connect);
 #  - malformed control messages get an error and serving goes on.
@@ -165,6 +169,32 @@ check "a CA-signed certificate naming no cluster-peer ('ops'): refused ($ans)" \
   bash -c '[[ $1 == "ERR "*"permission denied"* ]]' _ "$ans"
 check "node1 logged that refusal with the certificate's name" \
   grep -q 'certificate "ops" names no cluster-peer' "$NODE1_LOG"
+
+section "silent TLS connections lock out neither local nor cluster control"
+TCPC=$(dirname "$0")/tcp_clients.py
+out=$(in_client $PYTHON "$TCPC" silent-one "${!dn1}" "$PORT" "$CLIENT4_X2")
+closed=$(sed -n 's/closed_after=//p' <<<"$out")
+check "a connection that never starts its handshake is closed within 4 s (closed after ${closed:-?} s)" \
+  bash -c '[[ $1 != never && -n $1 ]] && awk -v t="$1" "BEGIN{exit !(t < 4)}"' _ "$closed"
+ready=$WORK/silent.ready
+in_client $PYTHON "$TCPC" silent "${!dn1}" "$PORT" "$CLIENT4_X1" 200 20 "$ready" >"$WORK/silent.out" 2>&1 &
+silent_pid=$!
+EXTRA_PIDS+=("$silent_pid")
+check "200 silent connections from $CLIENT4_X1 dialled (within 15 s)" wait_for 15 test -s "$ready"
+info "flood: $(cat "$ready" 2>/dev/null)"
+ok_local=0
+for try in 1 2 3; do
+  out=$("$CTL" -s "$(sock 1)" status 2>&1) && grep -q '^node-id: node1$' <<<"$out" && ok_local=$((ok_local + 1))
+  sleep 1
+done
+check "local vipdnsctl status works during the flood (3 of 3 over 3 s)" test $ok_local = 3
+out=$(in_client "$CTL" -c "$WORK/ops.conf" -t 5 --cluster status 2>&1); rc=$?
+check "vipdnsctl --cluster status from another address works during the flood" \
+  bash -c '[[ $1 == 0 ]] && grep -q "^node1 (.*): ok$" <<<"$2"' _ "$rc" "$out"
+[[ $rc == 0 ]] || info "$out"
+check "node1 logged the per-source refusal" \
+  grep -q "cluster tls:$CLIENT4_X1@.*too many TLS control connections from this address" "$NODE1_LOG"
+kill "$silent_pid" 2>/dev/null; wait "$silent_pid" 2>/dev/null
 
 section "an unreachable node fails the command and is named"
 "$LAB" resolver-stop 3 2>/dev/null

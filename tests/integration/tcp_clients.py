@@ -16,6 +16,11 @@
                                           send nothing (reopen the closed ones)
   tcp_clients.py silent-one SERVER PORT SOURCE
                                           one silent connection: when closed?
+  tcp_clients.py idle SERVER SOURCE N SECONDS READY
+                                          N connections from SOURCE, one query
+                                          each in order (READY once answered),
+                                          then idle; prints "closed I" as the
+                                          server closes connection I
 Each prints one line of results; exit 0 unless the connection itself failed.
 """
 import os
@@ -241,6 +246,41 @@ def silent(server, port, source, n, seconds, ready):
     print("opened=%d most_open=%d" % (opened, most))
 
 
+def idle(server, source, n, seconds, ready):
+    family = socket.AF_INET6 if ":" in server else socket.AF_INET
+    conns = []
+    for i in range(n):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.bind((source, 0))
+        s.settimeout(5)
+        s.connect((server, 53))
+        # one answered query: the server has this connection, and its
+        # last use is now (connections are used in index order)
+        s.sendall(query(i, "www.lab."))
+        length = struct.unpack(">H", recv_exact(s, 2))[0]
+        recv_exact(s, length)
+        conns.append(s)
+    with open(ready, "w") as f:
+        f.write("open=%d\n" % len(conns))
+    sel = selectors.DefaultSelector()
+    for i, s in enumerate(conns):
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, i)
+    end = time.time() + seconds
+    while time.time() < end:
+        for key, _ in sel.select(timeout=0.2):
+            try:
+                if key.fileobj.recv(4096):
+                    continue
+            except BlockingIOError:
+                continue
+            except OSError:
+                pass
+            sel.unregister(key.fileobj)
+            print("closed %d" % key.data, flush=True)
+    print("done", flush=True)
+
+
 def silent_one(server, port, source):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind((source, 0))
@@ -268,6 +308,9 @@ if __name__ == "__main__":
         trickle(sys.argv[2], float(sys.argv[3]))
     elif cmd == "hold":
         hold(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5])
+    elif cmd == "idle":
+        idle(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]),
+             sys.argv[6])
     elif cmd == "silent":
         silent(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]),
                float(sys.argv[6]), sys.argv[7])

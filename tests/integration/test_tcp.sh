@@ -9,7 +9,9 @@
 #  - one host opening 3000 connections and keeping them busy gets its
 #    per-client share only: other clients' UDP and TCP queries and a cache
 #    miss are still answered, the daemon never runs out of descriptors and
-#    its health (control socket) stays OK.
+#    its health (control socket) stays OK;
+#  - with every connection slot of the worker taken, a new client is
+#    served and the earliest-idle connection is the one closed (6.2.3).
 #   tests/integration/test_tcp.sh PATH_TO_VIPDNSD
 source "$(dirname "$0")/lib.sh" "$@"
 require python3
@@ -99,6 +101,31 @@ d="the flooding host held at most its 32 connections (held ${held:-?})"
 vd_only "$d" check "$d" test "${held:-9999}" -le 32
 d="no descriptor exhaustion in the daemon log"
 vd_only "$d" check "$d" bash -c '! grep -qiE "too many open files|EMFILE" "$1"' _ "$NODE1_LOG"
+
+section "worker full: the earliest-idle connection makes room"
+# tcp-max-connections and tcp-idle-timeout apply at accept: reload them
+# (longer idle timeout, so nothing closes by itself during this section)
+if [[ $RESOLVER == vipdnsd ]]; then
+  sed -i 's/^tcp-idle-timeout = 2000$/tcp-idle-timeout = 30000/' "$NODE1_CONF"
+  echo "tcp-max-connections = 64" >>"$NODE1_CONF"
+  reloads=$(grep -c "configuration reloaded" "$NODE1_LOG")
+  kill -HUP "$(node_pid 1)"
+  check "reloaded with tcp-max-connections = 64" \
+    wait_for 10 bash -c '(( $(grep -c "configuration reloaded" "$1") > $2 ))' _ "$NODE1_LOG" "$reloads"
+fi
+in_client python3 "$PY" idle 203.0.113.1 "$CLIENT4" 32 20 "$WORK/idle-a.ready" >"$WORK/idle-a.out" 2>&1 &
+EXTRA_PIDS+=($!)
+check "client A: 32 connections, each used once (within 15 s)" wait_for 15 test -s "$WORK/idle-a.ready"
+in_client python3 "$PY" idle 203.0.113.1 "$CLIENT4_X1" 32 20 "$WORK/idle-b.ready" >"$WORK/idle-b.out" 2>&1 &
+EXTRA_PIDS+=($!)
+check "client B: 32 more, the worker's 64 slots are taken (within 15 s)" wait_for 15 test -s "$WORK/idle-b.ready"
+q @"$VIP6" -b "$CLIENT6_X1" www.lab. AAAA +tcp
+expect_rcode NOERROR
+d="the earliest-idle connection (client A's first) was closed for it"
+vd_only "$d" check "$d" wait_for 5 grep -qx "closed 0" "$WORK/idle-a.out"
+closed_a=$(grep -c '^closed' "$WORK/idle-a.out"); closed_b=$(grep -c '^closed' "$WORK/idle-b.out")
+d="only that one: client A lost 1, client B none (A $closed_a, B $closed_b)"
+vd_only "$d" check "$d" test "$closed_a:$closed_b" = 1:0
 
 check "resolver process still running" node_alive 1
 finish

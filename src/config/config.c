@@ -122,7 +122,13 @@ static const struct opt options[] = {
 	 .doc = "Milliseconds an idle TCP client connection is kept open."},
 	{.name = "tcp-max-connections", .type = OPT_UINT,
 	 FIELD(tcp_max_connections), .def = "1024", .min = 1, .max = 100000,
-	 .doc = "Open TCP client connections per worker."},
+	 .doc = "Open TCP client connections per worker; the process's "
+		"file descriptor limit is raised at start to fit them."},
+	{.name = "tcp-max-connections-per-client", .type = OPT_UINT,
+	 FIELD(tcp_max_connections_per_client), .def = "32", .min = 0,
+	 .max = 100000,
+	 .doc = "Open TCP connections one client may hold over all workers, "
+		"counted per /32 (IPv4) or /56 (IPv6); 0 = no limit."},
 	{.name = "so-rcvbuf", .type = OPT_SIZE, FIELD(so_rcvbuf), .def = "0",
 	 .min = 0, .max = 256 * M,
 	 .doc = "SO_RCVBUF for the UDP sockets; 0 = kernel default."},

@@ -43,6 +43,7 @@ struct vd_config {
 	uint16_t edns_buffer_size; /* advertised and upper bound for UDP answers */
 	unsigned tcp_idle_timeout_ms;
 	unsigned tcp_max_connections; /* per worker */
+	unsigned tcp_max_connections_per_client; /* per /32 or /56, all workers */
 	int so_rcvbuf, so_sndbuf;     /* bytes; 0 = kernel default */
 
 	/* XDP fast path (src/dataplane/xdp/) */

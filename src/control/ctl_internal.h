@@ -30,7 +30,15 @@ struct vd_ctl {
 	bool have_group;
 	gid_t group;
 	uint64_t start_ns;
-	unsigned conns;
+	/* Separate budgets: unauthenticated TLS clients must never take the
+	 * slots local vipdnsctl needs. */
+	unsigned unix_conns;
+	unsigned tls_conns;
+	struct ctl_conn *tls_list; /* open TLS connections (per-source cap) */
+	/* The NAMEs of cluster-peer: a TLS client's certificate must carry
+	 * one (as vipdnsctl requires of a server).  Fixed at start. */
+	char peer_names[VD_CONFIG_MAX_LIST][64];
+	size_t n_peer_names;
 };
 
 /* Runs req; appends the answer text to out.  0 or -errno with err. */

@@ -6,26 +6,39 @@
 #include <string.h>
 #include <strings.h>
 
+/* Channels: LOCAL only, or both (see struct vd_ctl_cmd_info). */
+#define LOCAL VD_CTL_CH_LOCAL
+#define ANY (VD_CTL_CH_LOCAL | VD_CTL_CH_CLUSTER)
+
 const struct vd_ctl_cmd_info vd_ctl_commands[] = {
-	{"status", 0, 0, "", "version, uptime, listeners, cache size", true},
-	{"stats", 0, 0, "", "every counter as name=value", true},
+	{"status", 0, 0, "", "version, uptime, listeners, cache size", ANY},
+	{"stats", 0, 0, "", "every counter as name=value", ANY},
 	{"flush", 1, 2, "NAME [TYPE]",
-	 "remove NAME (one TYPE or all) from the cache", true},
+	 "remove NAME (one TYPE or all) from the cache", ANY},
 	{"flush-zone", 1, 1, "NAME", "remove NAME and every name below it",
-	 true},
-	{"flush-all", 0, 0, "", "empty the cache", true},
+	 ANY},
+	{"flush-all", 0, 0, "", "empty the cache", ANY},
 	{"dump-cache", 0, 0, "",
-	 "list entries: name type class flags ttl rcode kind size hits", false},
+	 "list entries: name type class flags ttl rcode kind size hits", LOCAL},
 	{"reload", 0, 0, "", "reread the configuration file (cache kept)",
-	 true},
+	 ANY},
 	{"health", 0, 0, "", "what works: workers, listeners, recursion",
-	 true},
+	 ANY},
 	{"drain", 0, 0, "", "withdraw the anycast routes, keep answering",
-	 false},
-	{"undrain", 0, 0, "", "announce the anycast routes again", false},
-	{"bird", 0, 0, "", "BIRD's view of the BGP sessions and routes", false},
-	{NULL, 0, 0, NULL, NULL, false},
+	 LOCAL},
+	{"undrain", 0, 0, "", "announce the anycast routes again", LOCAL},
+	{"bird", 0, 0, "", "BIRD's view of the BGP sessions and routes", LOCAL},
+	{NULL, 0, 0, NULL, NULL, 0},
 };
+
+#undef LOCAL
+#undef ANY
+
+bool vd_ctl_cmd_allowed(const struct vd_ctl_cmd_info *cmd,
+			enum vd_ctl_channel ch)
+{
+	return cmd && (cmd->channels & (unsigned)ch) != 0;
+}
 
 const struct vd_ctl_cmd_info *vd_ctl_find_command(const char *name)
 {

@@ -27,12 +27,26 @@
 #define VD_CTL_HEADER_MAX 600 /* response header line, newline included */
 #define VD_CTL_BODY_MAX (256u << 20)
 
+/* The channels a request can arrive on. */
+enum vd_ctl_channel {
+	VD_CTL_CH_LOCAL = 1u << 0,   /* the unix socket, peer credentials checked */
+	VD_CTL_CH_CLUSTER = 1u << 1, /* mutual TLS from a named cluster-peer */
+};
+
 struct vd_ctl_cmd_info {
 	const char *name;
 	unsigned min_args, max_args;
 	const char *usage; /* arguments, for messages */
 	const char *help;
-	bool cluster;      /* vipdnsctl --cluster may send it */
+	/*
+	 * The allow-list: the channels (enum vd_ctl_channel) that accept it.
+	 * The server enforces it, vipdnsctl only checks it early.  The
+	 * cluster channel takes what keeps the nodes in agreement (flushes,
+	 * reload) and read-only summaries; never what changes one node's
+	 * part in the fleet (drain, undrain, bird) or hands out its data
+	 * (dump-cache): a stolen node key must not withdraw the fleet.
+	 */
+	unsigned channels;
 };
 
 struct vd_ctl_request {
@@ -44,6 +58,9 @@ struct vd_ctl_request {
 /* The command table, NULL-name terminated. */
 extern const struct vd_ctl_cmd_info vd_ctl_commands[];
 const struct vd_ctl_cmd_info *vd_ctl_find_command(const char *name);
+/* Whether cmd may be run when it arrives on channel ch. */
+bool vd_ctl_cmd_allowed(const struct vd_ctl_cmd_info *cmd,
+			enum vd_ctl_channel ch);
 
 /*
  * Parses one request line of len bytes (the newline already removed; a

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,12 +18,14 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <urcu.h>
 
 #include "control/ctl_internal.h"
 #include "control/tls.h"
 #include "core/addr.h"
 #include "core/clock.h"
+#include "core/compiler.h"
 #include "core/log.h"
 
 /* A request is one short line: a client that has not sent it by then
@@ -30,26 +33,48 @@
  * read, hence the longer write timeout. */
 #define CTL_READ_TIMEOUT_S 5
 #define CTL_WRITE_TIMEOUT_S 60
-#define CTL_MAX_CONNS 64
+/* From accept to a finished TLS handshake: a cluster peer on a working
+ * network needs a few round trips; a silent client is cut off early. */
+#define CTL_TLS_HANDSHAKE_TIMEOUT_S 2
+/* Local vipdnsctl and remote TLS clients never share a budget. */
+#define CTL_MAX_UNIX_CONNS 64
+#define CTL_MAX_TLS_CONNS 32
+/* TLS connections one source address may hold, authenticated or not:
+ * a few at once is all vipdnsctl --cluster ever needs from one host. */
+#define CTL_MAX_TLS_PER_SOURCE 4
 #define CTL_MAX_GROUPS 256
 
-struct conn {
+struct ctl_conn {
 	struct vd_ctl *c;
 	struct bufferevent *bev;
 	bool tls;
 	bool closing;
-	char peer[96];
+	bool authorised; /* TLS: the certificate names a cluster-peer */
+	char peer[160];  /* for the log: "unix:uid=..", "tls:NAME@ADDR" */
+	struct sockaddr_storage src;       /* TLS: the client's address */
+	struct ctl_conn *prev, *next;      /* TLS: c->tls_list */
 };
 
-static void conn_free(struct conn *cn)
+static void conn_free(struct ctl_conn *cn)
 {
-	cn->c->conns--;
+	struct vd_ctl *c = cn->c;
+	if (cn->tls) {
+		c->tls_conns--;
+		if (cn->prev)
+			cn->prev->next = cn->next;
+		else
+			c->tls_list = cn->next;
+		if (cn->next)
+			cn->next->prev = cn->prev;
+	} else {
+		c->unix_conns--;
+	}
 	bufferevent_free(cn->bev);
 	free(cn);
 }
 
 /* Queues the response and closes once it is written. */
-static void respond(struct conn *cn, int rc, struct evbuffer *body,
+static void respond(struct ctl_conn *cn, int rc, struct evbuffer *body,
 		    const char *err)
 {
 	struct evbuffer *out = bufferevent_get_output(cn->bev);
@@ -67,7 +92,7 @@ static void respond(struct conn *cn, int rc, struct evbuffer *body,
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
-	struct conn *cn = arg;
+	struct ctl_conn *cn = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	char line[VD_CTL_REQ_MAX + 1];
 	char err[512] = "";
@@ -111,8 +136,25 @@ static void on_read(struct bufferevent *bev, void *arg)
 		respond(cn, -ENOMEM, NULL, "out of memory");
 		return;
 	}
-	vd_log(VD_LOG_INFO, "control %s: %s", cn->peer, line);
-	int rc = vd_ctl_run(cn->c, &req, body, err, sizeof(err));
+	enum vd_ctl_channel ch = cn->tls ? VD_CTL_CH_CLUSTER : VD_CTL_CH_LOCAL;
+	int rc;
+	if (cn->tls && !cn->authorised) {
+		/* on_event refuses before any request; never run one. */
+		rc = -EACCES;
+		snprintf(err, sizeof(err), "not an authorised cluster peer");
+	} else if (!vd_ctl_cmd_allowed(req.cmd, ch)) {
+		rc = -EPERM;
+		snprintf(err, sizeof(err),
+			 "%s is not accepted over the cluster channel (local "
+			 "control socket only)", req.cmd->name);
+		vd_log(VD_LOG_WARNING, "cluster %s: %s: refused, local only",
+		       cn->peer, line);
+	} else {
+		/* Every cluster command is on record with who sent it. */
+		vd_log(cn->tls ? VD_LOG_NOTICE : VD_LOG_INFO, "%s %s: %s",
+		       cn->tls ? "cluster" : "control", cn->peer, line);
+		rc = vd_ctl_run(cn->c, &req, body, err, sizeof(err));
+	}
 	if (rc == 0 && evbuffer_get_length(body) > VD_CTL_BODY_MAX) {
 		rc = -E2BIG;
 		snprintf(err, sizeof(err), "answer too large");
@@ -123,7 +165,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 
 static void on_write(struct bufferevent *bev, void *arg)
 {
-	struct conn *cn = arg;
+	struct ctl_conn *cn = arg;
 	if (!cn->closing || evbuffer_get_length(bufferevent_get_output(bev)))
 		return;
 	if (cn->tls) {
@@ -137,10 +179,73 @@ static void on_write(struct bufferevent *bev, void *arg)
 	shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
 
+/*
+ * The CA vouches for a certificate; which of the CA's certificates may
+ * command this node is what cluster-peer says: the client's must carry
+ * one of those names (subjectAltName DNS, else CN; no partial wildcards),
+ * the same rule vipdnsctl applies to the nodes it reaches.  name gets
+ * the matched peer, or the certificate's CN for the log.
+ */
+static bool tls_peer_known(struct vd_ctl *c, struct bufferevent *bev,
+			   char *name, size_t cap)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	X509 *x = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+	bool ok = false;
+	snprintf(name, cap, "?");
+	if (!x)
+		return false;
+	if (SSL_get_verify_result(ssl) != X509_V_OK)
+		goto out;
+	for (size_t i = 0; i < c->n_peer_names; i++) {
+		if (X509_check_host(x, c->peer_names[i], 0,
+				    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+				    NULL) == 1) {
+			snprintf(name, cap, "%s", c->peer_names[i]);
+			ok = true;
+			goto out;
+		}
+	}
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+				      NID_commonName, name, (int)cap) < 0)
+		snprintf(name, cap, "?");
+	vd_ctl_sanitize(name);
+out:
+	X509_free(x);
+	return ok;
+}
+
+static void on_tls_connected(struct ctl_conn *cn)
+{
+	char name[64], addr[sizeof(cn->peer)];
+	/* "tls:ADDR" until now */
+	snprintf(addr, sizeof(addr), "%s", cn->peer + 4);
+	/* Past the handshake: the usual request and answer timeouts. */
+	struct timeval rt = {CTL_READ_TIMEOUT_S, 0}, wt = {CTL_WRITE_TIMEOUT_S, 0};
+	bufferevent_set_timeouts(cn->bev, &rt, &wt);
+	if (tls_peer_known(cn->c, cn->bev, name, sizeof(name))) {
+		cn->authorised = true;
+		snprintf(cn->peer, sizeof(cn->peer), "tls:%.63s@%.90s", name, addr);
+		vd_log(VD_LOG_INFO, "cluster %s: authenticated", cn->peer);
+		return;
+	}
+	vd_log(VD_LOG_WARNING,
+	       "cluster tls:%s: certificate \"%s\" names no cluster-peer%s; "
+	       "refused", addr, name,
+	       cn->c->n_peer_names ? "" : " (none configured)");
+	respond(cn, -EACCES, NULL,
+		"permission denied: certificate names no cluster-peer of "
+		"this node");
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
-	struct conn *cn = arg;
+	struct ctl_conn *cn = arg;
 	(void)bev;
+	if ((what & BEV_EVENT_CONNECTED) && cn->tls) {
+		on_tls_connected(cn);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR && cn->tls) {
 		char err[256] = "TLS";
 		vd_ctl_tls_error(err, sizeof(err));
@@ -182,10 +287,10 @@ static bool peer_allowed(struct vd_ctl *c, int fd, char *who, size_t cap)
 	return false;
 }
 
-static struct conn *conn_new(struct vd_ctl *c, struct bufferevent *bev,
+static struct ctl_conn *conn_new(struct vd_ctl *c, struct bufferevent *bev,
 			     bool tls)
 {
-	struct conn *cn = calloc(1, sizeof(*cn));
+	struct ctl_conn *cn = calloc(1, sizeof(*cn));
 	if (!cn) {
 		bufferevent_free(bev);
 		return NULL;
@@ -193,8 +298,18 @@ static struct conn *conn_new(struct vd_ctl *c, struct bufferevent *bev,
 	cn->c = c;
 	cn->bev = bev;
 	cn->tls = tls;
-	c->conns++;
 	struct timeval rt = {CTL_READ_TIMEOUT_S, 0}, wt = {CTL_WRITE_TIMEOUT_S, 0};
+	if (tls) {
+		c->tls_conns++;
+		cn->next = c->tls_list;
+		if (cn->next)
+			cn->next->prev = cn;
+		c->tls_list = cn;
+		/* Until the handshake ends (on_tls_connected). */
+		rt.tv_sec = wt.tv_sec = CTL_TLS_HANDSHAKE_TIMEOUT_S;
+	} else {
+		c->unix_conns++;
+	}
 	bufferevent_set_timeouts(bev, &rt, &wt);
 	bufferevent_setcb(bev, on_read, on_write, on_event, cn);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
@@ -208,7 +323,7 @@ static void on_unix_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	(void)lev;
 	(void)sa;
 	(void)salen;
-	if (c->conns >= CTL_MAX_CONNS) {
+	if (c->unix_conns >= CTL_MAX_UNIX_CONNS) {
 		close(fd);
 		return;
 	}
@@ -218,7 +333,7 @@ static void on_unix_accept(struct evconnlistener *lev, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	struct conn *cn = conn_new(c, bev, false);
+	struct ctl_conn *cn = conn_new(c, bev, false);
 	if (!cn)
 		return;
 	if (!peer_allowed(c, fd, cn->peer, sizeof(cn->peer))) {
@@ -230,13 +345,49 @@ static void on_unix_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 }
 
+static bool same_host(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (b->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			      &((const struct sockaddr_in6 *)b)->sin6_addr,
+			      sizeof(struct in6_addr)) == 0;
+	return false;
+}
+
+/* Room for one more TLS client from sa?  Logs (rate-limited) why not. */
+static bool tls_admit(struct vd_ctl *c, const struct sockaddr *sa)
+{
+	static uint64_t last_log_ns; /* control thread only */
+	const char *why = NULL;
+	unsigned same = 0;
+	if (c->tls_conns >= CTL_MAX_TLS_CONNS)
+		why = "too many TLS control connections";
+	for (const struct ctl_conn *cn = c->tls_list; cn && !why; cn = cn->next)
+		if (same_host(&cn->src, sa) && ++same >= CTL_MAX_TLS_PER_SOURCE)
+			why = "too many TLS control connections from this address";
+	if (!why)
+		return true;
+	uint64_t now = vd_now_ns();
+	if (now - last_log_ns > VD_NS_PER_SEC) {
+		char a[80];
+		last_log_ns = now;
+		vd_addr_format(sa, a, sizeof(a));
+		vd_log(VD_LOG_WARNING, "cluster tls:%s: %s; closed", a, why);
+	}
+	return false;
+}
+
 static void on_tls_accept(struct evconnlistener *lev, evutil_socket_t fd,
 			  struct sockaddr *sa, int salen, void *arg)
 {
 	struct vd_ctl *c = arg;
 	(void)lev;
-	(void)salen;
-	if (c->conns >= CTL_MAX_CONNS) {
+	if (!tls_admit(c, sa)) {
 		close(fd);
 		return;
 	}
@@ -255,9 +406,11 @@ static void on_tls_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 	/* We close after the answer; the client reads by length. */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	struct conn *cn = conn_new(c, bev, true);
+	struct ctl_conn *cn = conn_new(c, bev, true);
 	if (cn) {
 		char a[80];
+		memcpy(&cn->src, sa,
+		       VD_MIN((size_t)salen, sizeof(cn->src)));
 		vd_addr_format(sa, a, sizeof(a));
 		snprintf(cn->peer, sizeof(cn->peer), "tls:%s", a);
 	}
@@ -396,6 +549,16 @@ int vd_ctl_start(struct vd_daemon *d, const struct vd_config *cfg,
 		 cfg->cluster_listen);
 	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s",
 		 cfg->metrics_listen);
+	for (size_t i = 0; i < cfg->n_cluster_peers; i++) {
+		/* NAME=ADDR@PORT, checked by the config parser */
+		const char *p = cfg->cluster_peers[i];
+		size_t n = strcspn(p, "=");
+		if (n == 0 || n >= sizeof(c->peer_names[0]))
+			continue;
+		memcpy(c->peer_names[c->n_peer_names], p, n);
+		c->peer_names[c->n_peer_names][n] = '\0';
+		c->n_peer_names++;
+	}
 	if (cfg->control_socket_group[0]) {
 		struct group *gr = getgrnam(cfg->control_socket_group);
 		if (!gr) {
@@ -427,8 +590,11 @@ int vd_ctl_start(struct vd_daemon *d, const struct vd_config *cfg,
 		       c->have_group ? ", group " : "",
 		       c->have_group ? cfg->control_socket_group : "");
 	if (c->tls_lev)
-		vd_log(VD_LOG_NOTICE, "cluster control (mutual TLS) on %s",
-		       c->cluster_listen);
+		vd_log(c->n_peer_names ? VD_LOG_NOTICE : VD_LOG_WARNING,
+		       "cluster control (mutual TLS) on %s; %zu cluster-peer "
+		       "names may command this node%s",
+		       c->cluster_listen, c->n_peer_names,
+		       c->n_peer_names ? "" : ": none, every client is refused");
 	*out = c;
 	return 0;
 fail:

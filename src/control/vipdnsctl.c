@@ -48,7 +48,7 @@ static void usage(FILE *out)
 		VD_CONFIG_DEFAULT_PATH);
 	for (const struct vd_ctl_cmd_info *c = vd_ctl_commands; c->name; c++)
 		fprintf(out, "  %-11s %-12s %s%s\n", c->name, c->usage, c->help,
-			c->cluster ? "" : " (local only)");
+			vd_ctl_cmd_allowed(c, VD_CTL_CH_CLUSTER) ? "" : " (local only)");
 }
 
 /* One byte stream: a unix socket or a TLS connection. */
@@ -451,7 +451,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vipdnsctl: %s (see vipdnsctl --help)\n", err);
 		return EXIT_USAGE;
 	}
-	if (cluster && !vd_ctl_find_command(cmd)->cluster) {
+	if (cluster &&
+	    !vd_ctl_cmd_allowed(vd_ctl_find_command(cmd), VD_CTL_CH_CLUSTER)) {
 		fprintf(stderr, "vipdnsctl: %s cannot be sent with --cluster\n",
 			cmd);
 		return EXIT_USAGE;

@@ -62,6 +62,12 @@ int vd_daemon_init(struct vd_daemon *d, const struct vd_config *cfg,
 	unsigned n = cfg->threads ? cfg->threads : (unsigned)(cpus > 0 ? cpus : 1);
 	if (n > VD_DAEMON_MAX_WORKERS)
 		n = VD_DAEMON_MAX_WORKERS;
+	/* Before any socket: fds for every connection the limits allow. */
+	int trc = vd_tcp_limits_init(cfg, n, err, sizeof(err));
+	if (trc != 0) {
+		vd_log(VD_LOG_CRIT, "%s", err);
+		return trc;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		d->workers[i] = vd_worker_new(d, i, st, err, sizeof(err));
 		if (!d->workers[i]) {
@@ -323,6 +329,7 @@ void vd_daemon_fini(struct vd_daemon *d)
 	for (unsigned i = 0; i < d->n_workers; i++)
 		vd_worker_free(d->workers[i]);
 	d->n_workers = 0;
+	vd_tcp_limits_fini();
 	if (d->cache)
 		vd_cache_destroy(d->cache);
 	d->cache = NULL;

@@ -15,6 +15,7 @@
 
 #include "daemon/settings.h"
 #include "daemon/stats.h"
+#include "dataplane/socket/tcp_limits.h"
 
 struct event_base;
 struct event;
@@ -45,8 +46,7 @@ struct vd_worker {
 	unsigned n_udp;
 	struct vd_tcp_listener *tcp[VD_WORKER_MAX_SOCKETS];
 	unsigned n_tcp;
-	unsigned tcp_conns;
-	struct vd_tcp_conn *tcp_list;
+	struct vd_tcp_lru tcp_lru; /* open TCP connections, LRU order */
 	struct event *stop_timer;
 	uint64_t stop_deadline_ns;
 	_Atomic bool stopping; /* read by the anycast health thread */

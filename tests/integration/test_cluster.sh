@@ -5,6 +5,14 @@
 #  - an unreachable node makes the command fail, naming the node;
 #  - a client certificate from another CA and a node whose certificate
 #    does not carry the expected name are refused;
+#  - the server takes over TLS only what the cluster channel allows (a
+#    peer's own TLS client sending drain, bird or dump-cache gets ERR), only
+#    from certificates naming one of its cluster-peers, and logs every
+#    cluster command with the peer's name;
+#  - unauthenticated TLS connections (200 silent ones from one address,
+#    reopened as they close) lock out neither local vipdnsctl nor a cluster
+#    peer from another address, and a silent one is cut at the handshake
+#    timeout;
 #  - the control socket refuses a client without permission (file mode,
 #    and peer credentials when the mode lets anybody connect);
 #  - malformed control messages get an error and serving goes on.
@@ -38,9 +46,13 @@ check "certificates generated" test $ok = 1
 chmod 0644 "$C"/*.key   # the daemons read them as root; tidy enough for a test
 
 lab_start --nodes "$NODES" --no-resolver
+peers=""
+for ((i = 1; i <= NODES; i++)); do dn=NODE${i}_DN4; peers+="cluster-peer = node$i=${!dn}@$PORT"$'\n'; done
 for ((i = 1; i <= NODES; i++)); do
   conf=NODE${i}_CONF dn=NODE${i}_DN4
   {
+    # the nodes that may command this one (their certificates' names)
+    printf '%s' "$peers"
     echo "cluster-listen = ${!dn}@$PORT"
     echo "cluster-cert = $C/node$i.pem"
     echo "cluster-key = $C/node$i.key"
@@ -52,14 +64,14 @@ done
 if "$LAB" resolver-start 2>"$WORK/start.log"; then pass "3 nodes started with cluster-listen"
 else fail "3 nodes started" "$(tail -n 20 "$WORK/start.log")"; finish; fi
 sock() { echo "$VDLAB_DIR/node$1/control.sock"; }
+dn1=NODE1_DN4
 
-# the operator's view: every node, over TLS, from the client namespace
-peers=""
-for ((i = 1; i <= NODES; i++)); do dn=NODE${i}_DN4; peers+="cluster-peer = node$i=${!dn}@$PORT"$'\n'; done
+# the operator's view: every node, over TLS, from the client namespace,
+# with node1's identity (as vipdnsctl --cluster run on node1 would be)
 cat >"$WORK/ops.conf" <<CONF
 control-socket = ""
-${peers}cluster-cert = $C/ops.pem
-cluster-key = $C/ops.key
+${peers}cluster-cert = $C/node1.pem
+cluster-key = $C/node1.key
 cluster-ca = $C/ca.pem
 CONF
 
@@ -102,16 +114,87 @@ out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster dump-cache 2>&1); rc=$?
 check "local-only commands refused with --cluster (exit 2)" test $rc = 2
 
 section "TLS authentication"
-sed -e "s|ops.pem|intruder.pem|; s|ops.key|intruder.key|" "$WORK/ops.conf" >"$WORK/intruder.conf"
+sed -e "s|/node1.pem|/intruder.pem|; s|/node1.key|/intruder.key|" "$WORK/ops.conf" >"$WORK/intruder.conf"
 out=$(in_client "$CTL" -c "$WORK/intruder.conf" --cluster flush-all 2>&1); rc=$?
 check "client certificate from another CA: command fails" test $rc != 0
 check "... and no node reports ok" bash -c '! grep -q ": ok$" <<<"$1"' _ "$out"
-dn1=NODE1_DN4
 sed -e "/^cluster-peer/d" "$WORK/ops.conf" >"$WORK/wrongname.conf"
 echo "cluster-peer = node2=${!dn1}@$PORT" >>"$WORK/wrongname.conf"
 out=$(in_client "$CTL" -c "$WORK/wrongname.conf" --cluster status 2>&1); rc=$?
 check "node answering with another node's certificate: refused (exit 3)" test $rc = 3
 check "... the reason names the certificate" grep -qi "certificate" <<<"$out"
+
+section "the server enforces the cluster channel's allow-list"
+# A peer's own TLS client (a stolen node key), not vipdnsctl: whatever it
+# sends, the server decides.  tls_req CERT COMMAND -> first answer line
+tls_req() {
+  in_client $PYTHON - "$C" "$1" "${!dn1}" "$PORT" "$2" <<'PY'
+import socket, ssl, sys
+d, who, addr, port, cmd = sys.argv[1:6]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.load_cert_chain(f"{d}/{who}.pem", f"{d}/{who}.key")
+ctx.load_verify_locations(f"{d}/ca.pem")
+buf = b""
+try:
+    s = ctx.wrap_socket(socket.create_connection((addr, int(port)), 5),
+                        server_hostname="node1")
+    s.settimeout(5)
+    s.sendall(cmd.encode() + b"\n")
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        buf += b
+except (OSError, ssl.SSLError) as e:
+    if not buf:
+        buf = ("<%s>" % e).encode()
+print(buf.decode("ascii", "replace").splitlines()[0] if buf else "<eof>")
+PY
+}
+for cmd in dump-cache drain undrain bird; do
+  ans=$(tls_req node2 "$cmd")
+  check "node2's key sends '$cmd' over TLS -> ERR, local only ($ans)" \
+    bash -c '[[ $1 == "ERR "*"cluster channel"* ]]' _ "$ans"
+done
+check "node1 logged the refusal with the peer's name" \
+  grep -q "cluster tls:node2@.*: dump-cache: refused, local only" "$NODE1_LOG"
+ans=$(tls_req node2 "flush-all")
+check "node2's key sends 'flush-all' over TLS -> OK ($ans)" bash -c '[[ $1 == "OK "* ]]' _ "$ans"
+check "node1 logged the cluster command with the peer's name" \
+  grep -q "cluster tls:node2@.*: flush-all$" "$NODE1_LOG"
+check "node1 logged the operator's flush (as node1)" \
+  grep -q "cluster tls:node1@.*: flush v4only.lab.$" "$NODE1_LOG"
+ans=$(tls_req ops "status")
+check "a CA-signed certificate naming no cluster-peer ('ops'): refused ($ans)" \
+  bash -c '[[ $1 == "ERR "*"permission denied"* ]]' _ "$ans"
+check "node1 logged that refusal with the certificate's name" \
+  grep -q 'certificate "ops" names no cluster-peer' "$NODE1_LOG"
+
+section "silent TLS connections lock out neither local nor cluster control"
+TCPC=$(dirname "$0")/tcp_clients.py
+out=$(in_client $PYTHON "$TCPC" silent-one "${!dn1}" "$PORT" "$CLIENT4_X2")
+closed=$(sed -n 's/closed_after=//p' <<<"$out")
+check "a connection that never starts its handshake is closed within 4 s (closed after ${closed:-?} s)" \
+  bash -c '[[ $1 != never && -n $1 ]] && awk -v t="$1" "BEGIN{exit !(t < 4)}"' _ "$closed"
+ready=$WORK/silent.ready
+in_client $PYTHON "$TCPC" silent "${!dn1}" "$PORT" "$CLIENT4_X1" 200 20 "$ready" >"$WORK/silent.out" 2>&1 &
+silent_pid=$!
+EXTRA_PIDS+=("$silent_pid")
+check "200 silent connections from $CLIENT4_X1 dialled (within 15 s)" wait_for 15 test -s "$ready"
+info "flood: $(cat "$ready" 2>/dev/null)"
+ok_local=0
+for try in 1 2 3; do
+  out=$("$CTL" -s "$(sock 1)" status 2>&1) && grep -q '^node-id: node1$' <<<"$out" && ok_local=$((ok_local + 1))
+  sleep 1
+done
+check "local vipdnsctl status works during the flood (3 of 3 over 3 s)" test $ok_local = 3
+out=$(in_client "$CTL" -c "$WORK/ops.conf" -t 5 --cluster status 2>&1); rc=$?
+check "vipdnsctl --cluster status from another address works during the flood" \
+  bash -c '[[ $1 == 0 ]] && grep -q "^node1 (.*): ok$" <<<"$2"' _ "$rc" "$out"
+[[ $rc == 0 ]] || info "$out"
+check "node1 logged the per-source refusal" \
+  grep -q "cluster tls:$CLIENT4_X1@.*too many TLS control connections from this address" "$NODE1_LOG"
+kill "$silent_pid" 2>/dev/null; wait "$silent_pid" 2>/dev/null
 
 section "an unreachable node fails the command and is named"
 "$LAB" resolver-stop 3 2>/dev/null

@@ -6,7 +6,9 @@
  * UDP: recvmmsg/sendmmsg in bursts; answers that wait for a recursion go
  * out later with sendto().  TCP (RFC 7766): several queries per
  * connection, answered as they complete (out of order), an idle timeout
- * and a per-worker connection limit.  A TCP connection is reference
+ * and limits on connections per worker, per client prefix and in total
+ * (tcp_limits.h), with the earliest-idle connection reclaimed under
+ * pressure and the ACL applied at accept.  A TCP connection is reference
  * counted: each query waiting for a recursion holds one reference, so a
  * client that hangs up never leaves a waiter pointing at freed memory.
  */
@@ -31,6 +33,18 @@ int vd_sock_open_tcp(const struct vd_listen *l, const struct vd_config *cfg,
 		     char *err, size_t errlen);
 /* "203.0.113.1@53" / "2001:db8::1@53" */
 void vd_sock_addr_str(const struct sockaddr *sa, char *out, size_t cap);
+
+/*
+ * Raises RLIMIT_NOFILE to what workers x the configured TCP limits need
+ * plus a reserve for recursion, health and control, and sets the TCP
+ * budget (per client prefix and in total) every worker shares.  Call once
+ * at start, before any worker attaches a socket, as root if the hard
+ * limit must grow.  Returns 0 or a negative errno with a reason fit for
+ * the operator in err.  The budget is fixed until restart.
+ */
+int vd_tcp_limits_init(const struct vd_config *cfg, unsigned workers,
+		       char *err, size_t errlen);
+void vd_tcp_limits_fini(void); /* after every worker is freed */
 
 /* Hand an fd to a worker's loop; the worker owns it from then on. */
 struct vd_udp *vd_udp_attach(struct vd_worker *w, int fd);

@@ -1,6 +1,9 @@
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,7 +17,9 @@
 #include "core/compiler.h"
 #include "core/log.h"
 #include "daemon/worker.h"
+#include "acl/acl.h"
 #include "dataplane/socket/socket.h"
+#include "dataplane/socket/tcp_limits.h"
 #include "pipeline/pipeline.h"
 
 /* Queries one connection may have waiting for recursion before we stop
@@ -26,30 +31,49 @@
 #define TCP_OUT_HIGH (256 * 1024)
 #define TCP_OUT_LOW (64 * 1024)
 
+/* After accept() failed for want of descriptors, the listener rests this
+ * long: the pending connection stays queued and would wake it at once. */
+#define TCP_ACCEPT_PAUSE_MS 100
+
 struct vd_tcp_listener {
 	struct vd_worker *w;
 	struct evconnlistener *lev;
+	struct event *resume; /* re-enables lev after an EMFILE pause */
 };
 
 struct vd_tcp_conn {
+	/* The worker's open connections, least recently used last; holds
+	 * the last complete query's time (RFC 7766 6.2.3) and the count of
+	 * queries waiting for recursion. */
+	struct vd_tcp_lru_node lru;
 	struct vd_worker *w;
 	struct bufferevent *bev; /* NULL once closed */
 	unsigned refs;           /* 1 while open + 1 per waiting query */
-	unsigned inflight;
-	struct vd_tcp_conn *prev, *next; /* the worker's open connections */
 	bool eof;                /* client closed its side */
 	bool paused;             /* too many queries waiting for recursion */
 	bool out_full;           /* too many answers waiting to be read */
-	uint64_t last_msg_ns;    /* last complete query (RFC 7766 6.2.3) */
 	uint64_t idle_ns;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 };
 
+/*
+ * Connections per client prefix and in total, over every worker; set
+ * once at start (vd_tcp_limits_init) before any worker runs, read-only
+ * pointer afterwards (the table locks itself).
+ */
+static struct vd_tcp_clients *tcp_clients;
+
+static struct vd_tcp_conn *conn_of(struct vd_tcp_lru_node *n)
+{
+	return (struct vd_tcp_conn *)((char *)n -
+				      offsetof(struct vd_tcp_conn, lru));
+}
+
 void vd_tcp_conn_ref(struct vd_tcp_conn *c)
 {
 	c->refs++;
-	c->inflight++;
+	c->lru.inflight++;
 }
 
 static void conn_put(struct vd_tcp_conn *c)
@@ -65,26 +89,23 @@ static void conn_close(struct vd_tcp_conn *c)
 		return;
 	bufferevent_free(c->bev); /* BEV_OPT_CLOSE_ON_FREE closes the fd */
 	c->bev = NULL;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		c->w->tcp_list = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->w->tcp_conns--;
+	vd_tcp_lru_remove(&c->w->tcp_lru, &c->lru);
+	if (tcp_clients)
+		vd_tcp_clients_release(tcp_clients,
+				       (const struct sockaddr *)&c->peer);
 	conn_put(c);
 }
 
 void vd_tcp_conn_unref(struct vd_tcp_conn *c)
 {
-	vd_require(c->inflight > 0);
-	c->inflight--;
+	vd_require(c->lru.inflight > 0);
+	c->lru.inflight--;
 	conn_put(c);
 }
 
 static void conn_maybe_finish(struct vd_tcp_conn *c)
 {
-	if (c->bev && c->eof && c->inflight == 0 &&
+	if (c->bev && c->eof && c->lru.inflight == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_close(c);
 }
@@ -125,7 +146,7 @@ void vd_tcp_conn_answer(struct vd_tcp_conn *c, const uint8_t *ans, size_t len)
 	if (c->bev && len > 0)
 		write_answer(c, ans, len);
 	vd_tcp_conn_unref(c);
-	if (c->bev && c->paused && c->inflight <= TCP_MAX_INFLIGHT) {
+	if (c->bev && c->paused && c->lru.inflight <= TCP_MAX_INFLIGHT) {
 		c->paused = false;
 		conn_resume(c);
 	}
@@ -174,10 +195,11 @@ static void conn_read(struct bufferevent *bev, void *arg)
 		size_t len = vd_pipeline_handle(w, msg + 2, msg_len, &dest, out,
 						sizeof(out));
 		evbuffer_drain(in, 2 + msg_len);
-		c->last_msg_ns = now;
+		if (c->bev)
+			vd_tcp_lru_touch(&w->tcp_lru, &c->lru, now);
 		if (len > 0 && c->bev)
 			write_answer(c, out, len);
-		if (c->bev && c->inflight > TCP_MAX_INFLIGHT) {
+		if (c->bev && c->lru.inflight > TCP_MAX_INFLIGHT) {
 			c->paused = true;
 			bufferevent_disable(c->bev, EV_READ);
 		}
@@ -189,7 +211,8 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	}
 	/* Idle means no complete query (RFC 7766 6.2.3): a byte now and
 	 * then must not hold a connection slot forever. */
-	if (c->bev && now - c->last_msg_ns > c->idle_ns && c->inflight == 0) {
+	if (c->bev && now - c->lru.last_ns > c->idle_ns &&
+	    c->lru.inflight == 0) {
 		VD_STAT_INC(&w->stats, tcp_idle_closed);
 		conn_close(c);
 	}
@@ -220,7 +243,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_TIMEOUT) {
 		/* Idle means nothing to read and nothing owed (RFC 7766
 		 * 6.2.3); a client waiting for a slow recursion is not idle. */
-		if (c->inflight > 0) {
+		if (c->lru.inflight > 0) {
 			bufferevent_enable(bev, EV_READ);
 			return;
 		}
@@ -238,6 +261,60 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		conn_close(c);
 }
 
+/*
+ * Under pressure (this worker at tcp-max-connections, or the descriptor
+ * budget used up) the earliest-idle connection makes room (RFC 7766
+ * 6.2.3): one that sent nothing for longest and waits for nothing.
+ * Returns true if one was closed.
+ */
+static bool reclaim_idle(struct vd_worker *w)
+{
+	struct vd_tcp_lru_node *n = vd_tcp_lru_pick_idle(&w->tcp_lru);
+	if (!n)
+		return false;
+	VD_STAT_INC(&w->stats, tcp_idle_closed);
+	conn_close(conn_of(n));
+	return true;
+}
+
+/*
+ * Admission: the ACL first (a client we would not answer gets no
+ * connection to hold), then its prefix's share, then room in this worker
+ * and in the descriptor budget, reclaiming an idle connection for the
+ * last two.  Returns true if the connection may be served.
+ */
+static bool tcp_admit(struct vd_worker *w, const struct sockaddr *sa,
+		      const struct vd_config *cfg)
+{
+	switch (vd_acl_match(&cfg->acl, sa)) {
+	case VD_ACL_ALLOW:
+		break;
+	case VD_ACL_REFUSE:
+		VD_STAT_INC(&w->stats, refused_acl);
+		return false;
+	default:
+		VD_STAT_INC(&w->stats, dropped_acl);
+		return false;
+	}
+	while (w->tcp_lru.n >= cfg->tcp_max_connections)
+		if (!reclaim_idle(w))
+			goto full;
+	if (!tcp_clients)
+		return true; /* limits not set up: the worker's cap only */
+	for (;;) {
+		int rc = vd_tcp_clients_acquire(
+			tcp_clients, sa, cfg->tcp_max_connections_per_client);
+		if (rc == 0)
+			return true;
+		/* A client at its own limit does not push others out. */
+		if (rc != -ENFILE || !reclaim_idle(w))
+			goto full;
+	}
+full:
+	VD_STAT_INC(&w->stats, tcp_rejected);
+	return false;
+}
+
 static void tcp_accept(struct evconnlistener *lev, evutil_socket_t fd,
 		       struct sockaddr *sa, int salen, void *arg)
 {
@@ -246,40 +323,31 @@ static void tcp_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	(void)lev;
 	rcu_read_lock();
 	const struct vd_settings *st = vd_worker_settings(w);
-	unsigned max_conns = st->cfg.tcp_max_connections;
+	bool admit = tcp_admit(w, sa, &st->cfg);
 	unsigned idle_ms = st->cfg.tcp_idle_timeout_ms;
 	rcu_read_unlock();
 
-	if (w->tcp_conns >= max_conns) {
-		VD_STAT_INC(&w->stats, tcp_rejected);
+	if (!admit) {
 		close(fd);
 		return;
 	}
 	struct vd_tcp_conn *c = calloc(1, sizeof(*c));
-	if (!c) {
-		close(fd);
-		return;
-	}
+	if (!c)
+		goto fail;
 	c->w = w;
 	c->refs = 1;
 	c->peer_len = (socklen_t)VD_MIN((size_t)salen, sizeof(c->peer));
 	memcpy(&c->peer, sa, c->peer_len);
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev) {
-		close(fd);
 		free(c);
-		return;
+		goto fail;
 	}
-	w->tcp_conns++;
-	c->next = w->tcp_list;
-	if (c->next)
-		c->next->prev = c;
-	w->tcp_list = c;
+	vd_tcp_lru_push(&w->tcp_lru, &c->lru, vd_now_ns());
 	VD_STAT_INC(&w->stats, tcp_accepted);
 	struct timeval idle = {.tv_sec = idle_ms / 1000,
 			       .tv_usec = (idle_ms % 1000) * 1000};
 	c->idle_ns = (uint64_t)idle_ms * VD_NS_PER_MS;
-	c->last_msg_ns = vd_now_ns();
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	/* conn_write runs when the output drains to the low mark. */
@@ -287,6 +355,47 @@ static void tcp_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	/* A query never exceeds 2 + 65535 bytes; bound what we buffer. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * (2 + VD_DNS_MSG_MAX));
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return;
+fail:
+	if (tcp_clients)
+		vd_tcp_clients_release(tcp_clients, sa);
+	close(fd);
+}
+
+static void tcp_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct vd_tcp_listener *l = arg;
+	(void)fd;
+	(void)what;
+	if (!atomic_load(&l->w->stopping))
+		evconnlistener_enable(l->lev);
+}
+
+/*
+ * accept() failed.  Out of descriptors (the budget should prevent it,
+ * but other parts of the process open files too), the pending connection
+ * stays queued and the listener would spin: close an idle connection if
+ * there is one, otherwise rest a moment.
+ */
+static void tcp_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct vd_tcp_listener *l = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM)
+		return;
+	VD_STAT_INC(&l->w->stats, tcp_rejected);
+	if (reclaim_idle(l->w))
+		return;
+	static _Atomic uint64_t last_log_ns;
+	uint64_t now = vd_now_ns();
+	if (now - atomic_load(&last_log_ns) > VD_NS_PER_SEC) {
+		atomic_store(&last_log_ns, now);
+		vd_log(VD_LOG_WARNING, "tcp accept: %s; pausing the listener",
+		       strerror(e));
+	}
+	struct timeval tv = {0, TCP_ACCEPT_PAUSE_MS * 1000};
+	evconnlistener_disable(lev);
+	evtimer_add(l->resume, &tv);
 }
 
 struct vd_tcp_listener *vd_tcp_attach(struct vd_worker *w, int fd)
@@ -295,19 +404,28 @@ struct vd_tcp_listener *vd_tcp_attach(struct vd_worker *w, int fd)
 	if (!l)
 		return NULL;
 	l->w = w;
-	l->lev = evconnlistener_new(w->base, tcp_accept, l,
-				    LEV_OPT_CLOSE_ON_FREE, -1, fd);
-	if (!l->lev) {
+	l->resume = evtimer_new(w->base, tcp_resume, l);
+	if (!l->resume) {
 		free(l);
 		return NULL;
 	}
+	l->lev = evconnlistener_new(w->base, tcp_accept, l,
+				    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (!l->lev) {
+		event_free(l->resume);
+		free(l);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(l->lev, tcp_accept_error);
 	return l;
 }
 
 void vd_tcp_listener_pause(struct vd_tcp_listener *l)
 {
-	if (l && l->lev)
-		evconnlistener_disable(l->lev);
+	if (!l || !l->lev)
+		return;
+	evtimer_del(l->resume);
+	evconnlistener_disable(l->lev);
 }
 
 void vd_tcp_listener_free(struct vd_tcp_listener *l)
@@ -316,11 +434,68 @@ void vd_tcp_listener_free(struct vd_tcp_listener *l)
 		return;
 	if (l->lev)
 		evconnlistener_free(l->lev);
+	if (l->resume)
+		event_free(l->resume);
 	free(l);
 }
 
 void vd_tcp_close_all(struct vd_worker *w)
 {
-	while (w->tcp_list)
-		conn_close(w->tcp_list);
+	while (w->tcp_lru.head)
+		conn_close(conn_of(w->tcp_lru.head));
+}
+
+int vd_tcp_limits_init(const struct vd_config *cfg, unsigned workers,
+		       char *err, size_t errlen)
+{
+	struct vd_fd_budget b;
+	struct rlimit rl;
+	vd_fd_budget_compute(workers, (unsigned)cfg->n_listen,
+			     cfg->tcp_max_connections, cfg->max_recursions, &b);
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		snprintf(err, errlen, "getrlimit(RLIMIT_NOFILE): %s",
+			 strerror(errno));
+		return -errno;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < b.need) {
+		struct rlimit want = {.rlim_cur = b.need, .rlim_max = rl.rlim_max};
+		/* Above the hard limit only with CAP_SYS_RESOURCE (root). */
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < b.need)
+			want.rlim_max = b.need;
+		if (setrlimit(RLIMIT_NOFILE, &want) != 0) {
+			int e = errno;
+			snprintf(err, errlen,
+				 "the configured limits need %lu file descriptors "
+				 "(%u threads x tcp-max-connections %u, plus %lu "
+				 "for listeners, recursion, health and control) "
+				 "but RLIMIT_NOFILE is %llu (hard %llu) and cannot "
+				 "be raised: %s; raise LimitNOFILE/ulimit -n or "
+				 "lower tcp-max-connections or threads",
+				 b.need, workers, cfg->tcp_max_connections,
+				 b.reserve, (unsigned long long)rl.rlim_cur,
+				 (unsigned long long)rl.rlim_max, strerror(e));
+			return -e;
+		}
+		vd_log(VD_LOG_INFO, "RLIMIT_NOFILE raised from %llu to %lu",
+		       (unsigned long long)rl.rlim_cur, b.need);
+		rl.rlim_cur = b.need;
+	}
+	/* Whatever the limit, the reserve stays out of the TCP budget, so
+	 * client connections can never starve recursion, health or
+	 * control of descriptors. */
+	unsigned long have = rl.rlim_cur == RLIM_INFINITY ? b.need
+							  : (unsigned long)rl.rlim_cur;
+	unsigned long tcp = VD_MIN(have - b.reserve, b.tcp);
+	tcp_clients = vd_tcp_clients_new((unsigned)tcp);
+	if (!tcp_clients) {
+		snprintf(err, errlen, "out of memory for the TCP client table");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void vd_tcp_limits_fini(void)
+{
+	vd_tcp_clients_free(tcp_clients);
+	tcp_clients = NULL;
 }

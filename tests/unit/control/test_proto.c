@@ -132,3 +132,35 @@ Test(proto, qtypes)
 	cr_assert_str_eq(vd_ctl_qtype_name(1, buf, sizeof(buf)), "A");
 	cr_assert_str_eq(vd_ctl_qtype_name(999, buf, sizeof(buf)), "TYPE999");
 }
+
+/* The cluster channel's allow-list: what keeps nodes in agreement and
+ * read-only summaries; never drain/undrain/bird or the cache contents. */
+Test(proto, cluster_allow_list)
+{
+	static const char *const cluster_ok[] = {
+		"status", "stats", "flush", "flush-zone", "flush-all", "reload",
+		"health"};
+	static const char *const local_only[] = {"dump-cache", "drain",
+						 "undrain", "bird"};
+	for (size_t i = 0; i < sizeof(cluster_ok) / sizeof(cluster_ok[0]); i++) {
+		const struct vd_ctl_cmd_info *c = vd_ctl_find_command(cluster_ok[i]);
+		cr_assert_not_null(c, "%s", cluster_ok[i]);
+		cr_assert(vd_ctl_cmd_allowed(c, VD_CTL_CH_CLUSTER), "%s", c->name);
+		cr_assert(vd_ctl_cmd_allowed(c, VD_CTL_CH_LOCAL), "%s", c->name);
+	}
+	for (size_t i = 0; i < sizeof(local_only) / sizeof(local_only[0]); i++) {
+		const struct vd_ctl_cmd_info *c = vd_ctl_find_command(local_only[i]);
+		cr_assert_not_null(c, "%s", local_only[i]);
+		cr_assert_not(vd_ctl_cmd_allowed(c, VD_CTL_CH_CLUSTER), "%s",
+			      c->name);
+		cr_assert(vd_ctl_cmd_allowed(c, VD_CTL_CH_LOCAL), "%s", c->name);
+	}
+	/* Every command is in exactly one of the two lists above: a new
+	 * one must be placed deliberately. */
+	size_t n = 0;
+	for (const struct vd_ctl_cmd_info *c = vd_ctl_commands; c->name; c++)
+		n++;
+	cr_assert_eq(n, sizeof(cluster_ok) / sizeof(cluster_ok[0]) +
+				sizeof(local_only) / sizeof(local_only[0]));
+	cr_assert_not(vd_ctl_cmd_allowed(NULL, VD_CTL_CH_LOCAL));
+}

@@ -11,6 +11,8 @@
 #   lab.sh down | status | env
 #   lab.sh exec NODE_OR_CLIENT cmd...      (client, router, auth, node1.. or a full name)
 #   lab.sh auth-stop | auth-start          (stop/start every NSD instance)
+#   lab.sh auth-zone NAME FILE [--sign]    (NSD NAME serves FILE from now on,
+#                                          signed with the zone's keys: --sign)
 #   lab.sh resolver-stop [I] | resolver-start [I]   (node I, default all)
 #   lab.sh bird-stop [I] | bird-start [I]  (BIRD on node I; --anycast labs)
 #   lab.sh birdc NODE_OR_ROUTER cmd...     (birdc on that BIRD)
@@ -379,6 +381,41 @@ auth_stop() {
     read -r name _ <<<"$line"
     stop_proc "nsd-$name" "$NS_AUTH"
   done
+}
+
+# auth_zone NAME FILE [--sign]: auth server NAME serves FILE from now on.
+# --sign signs FILE first with the zone's own keys (made at `up`), so the
+# parent's DS and the trust anchor still match; without it FILE is served
+# as it is (a test may hand in a signed zone it altered on purpose).  NSD
+# is restarted by PID and waited for, so the next query sees the new zone.
+auth_zone() {
+  local want=$1 file=$2 sign=${3:-} line name a4 a6 zone base found=0
+  for line in "${AUTH_SERVERS[@]}"; do
+    read -r name a4 a6 zone base <<<"$line"
+    [[ $name == "$want" ]] && { found=1; break; }
+  done
+  ((found)) || die "auth-zone: no auth server '$want'"
+  [[ -r $file ]] || die "auth-zone: cannot read $file"
+  [[ -z $sign || $sign == --sign ]] || die "auth-zone: unknown option '$sign'"
+  local zf=$STATE/zones/$base.zone
+  [[ -f $zf.signed ]] && zf=$zf.signed
+  if [[ -n $sign ]]; then
+    [[ $zf == *.signed ]] || die "auth-zone: $zone is not a signed lab zone"
+    local keys=() k inc exp
+    for k in "$STATE/keys/K$zone+"*.private; do
+      [[ -e $k ]] && keys+=("${k%.private}")
+    done
+    ((${#keys[@]} == 2)) || die "auth-zone: expected a KSK and a ZSK for $zone in $STATE/keys"
+    inc=$(date -u -d '-1 day' +%Y%m%d%H%M%S)
+    exp=$(date -u -d '+30 days' +%Y%m%d%H%M%S)
+    ldns-signzone -i "$inc" -e "$exp" -o "$zone" -f "$zf.new" "$file" "${keys[@]}" ||
+      die "auth-zone: signing $file as $zone failed"
+  else
+    cp -- "$file" "$zf.new" || die "auth-zone: cannot copy $file"
+  fi
+  mv -- "$zf.new" "$zf"
+  stop_proc "nsd-$want" "$NS_AUTH"
+  auth_start
 }
 
 # ---------------------------------------------------------------- resolvers
@@ -904,6 +941,9 @@ main() {
       exec ip netns exec "$ns" "$@" ;;
     auth-stop) load_env; auth_stop; log "auth servers stopped" ;;
     auth-start) load_env; auth_start; log "auth servers started" ;;
+    auth-zone)
+      (($# >= 2)) || die "usage: auth-zone NAME FILE [--sign]"
+      load_env; auth_zone "$@"; log "auth server $1 serves $2" ;;
     resolver-stop)
       load_env; RESOLVER=$VDLAB_RESOLVER
       # shellcheck disable=SC2046  # one argument per node, split on purpose
@@ -921,8 +961,8 @@ main() {
       local where=$1; shift
       if [[ $where == router ]]; then exec ip netns exec "$NS_ROUTER" birdc -s "$STATE/router/bird.ctl" "$@"
       else exec ip netns exec "$(resolve_ns "$where")" birdc -s "$STATE/$where/bird.ctl" "$@"; fi ;;
-    ""|-h|--help|help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) die "unknown command '$cmd' (up, down, status, env, exec, auth-stop, auth-start, resolver-stop, resolver-start)" ;;
+    ""|-h|--help|help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) die "unknown command '$cmd' (up, down, status, env, exec, auth-stop, auth-start, auth-zone, resolver-stop, resolver-start)" ;;
   esac
 }
 

@@ -178,7 +178,8 @@ def counters(iface):
     names = ["hit", "miss", "expired", "not-ip", "not-udp", "not-vip",
              "fragment", "ip-options", "acl", "malformed", "not-query",
              "edns-option", "edns-other", "too-long", "too-big", "nsid",
-             "no-room", "error", "not-host", "martian", "bad-checksum"]
+             "no-room", "error", "not-host", "martian", "bad-checksum",
+             "torn"]
     for mid in info.get("map_ids", []):
         m = json.loads(subprocess.check_output(["bpftool", "-j", "map", "show",
                                                 "id", str(mid)]))

@@ -72,6 +72,7 @@ struct res_pending {
 	int async_id;       /* for ub_cancel() */
 	struct ub_ctx *ctx; /* the context resolving it */
 	bool prefetch;
+	bool cd_plain;         /* CD=1, asked again without validation */
 	int pf_slot;           /* prefetch context pair, or -1 */
 	unsigned gen;          /* vd_res.gen when started */
 	uint16_t key_len;
@@ -328,6 +329,32 @@ static bool result_failed(int rcode, int sec, const char *why_bogus, int *ede)
 	return rcode != 0;
 }
 
+static int start_recursion(struct vd_res *r, struct res_pending *p);
+
+/*
+ * A CD=1 query the validating context answered bogus: the client asked
+ * for the data unchecked, so the plain context resolves it; its waiters
+ * stay joined.  Not when libunbound answered from inside
+ * ub_resolve_event() (start_recursion() still owns p), nor for a retired
+ * pair.  Returns true when the retry took over p.
+ */
+static bool cd_retry(struct vd_res *r, struct res_pending *p, int sec,
+		     const char *why_bogus)
+{
+	if (!(p->q.flags & VD_DNS_F_CD) || p->cd_plain || p->starting ||
+	    p->gen != r->gen || (sec != 1 && !why_bogus) ||
+	    p->ctx != p->ctxs->validating)
+		return false;
+	ctxs_put(r, p->ctxs);
+	p->cd_plain = true;
+	if (start_recursion(r, p) == 0)
+		return true;
+	/* could not ask again: end it as the bogus result it is */
+	p->ctxs->refs++;
+	p->cd_plain = false;
+	return false;
+}
+
 static void res_done(void *arg, int rcode, void *packet, int packet_len,
 		     int sec, char *why_bogus, int was_ratelimited)
 {
@@ -346,6 +373,8 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 		free(p);
 		return;
 	}
+	if (cd_retry(r, p, sec, why_bogus))
+		return;
 	rcu_read_lock();
 	const struct vd_settings *st = vd_worker_settings(w);
 	uint64_t now = vd_now_ns();
@@ -491,10 +520,18 @@ static int start_recursion(struct vd_res *r, struct res_pending *p)
 			       p->key_len - VD_DNS_KEY_HDR, name,
 			       sizeof(name)) < 0)
 		return -EINVAL;
-	bool cd = p->q.flags & VD_DNS_F_CD;
+	/*
+	 * CD=1 (RFC 4035 3.2.2) goes through the validating context too: its
+	 * data is the same whenever it validates (secure or insecure), and
+	 * then the plain context's cache stays cold and the authorities are
+	 * not asked twice for what this worker already learnt.  Only an
+	 * answer the validator rejects is asked again without validation
+	 * (res_done), which is what a CD=1 client wants then.
+	 */
 	struct res_ctxs *pair = p->pf_slot >= 0 ? r->pf[p->pf_slot] : r->cur;
-	struct ub_ctx *ctx = (cd || !pair->validating) ? pair->plain
-						       : pair->validating;
+	struct ub_ctx *ctx = (p->cd_plain || !pair->validating)
+				     ? pair->plain
+				     : pair->validating;
 	p->ctxs = pair;
 	p->ctx = ctx;
 	pair->refs++;

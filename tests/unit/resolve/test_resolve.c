@@ -534,3 +534,55 @@ Test(fresh_on_failure, slow_recursion_with_fresh_entry, .init = setup_default,
 	fake_fire(0, 0, fresh.b, fresh.len, 0, NULL);
 	cr_assert_eq(h_udp_count(), 0, "no second answer");
 }
+
+/* ---- 14: CD=1 shares the validating context's cache --------------- */
+
+/* A CD=1 miss is resolved by the validating context, like any other, so
+ * the worker learns delegations and keys once; only a bogus result is
+ * asked again without validation, and that answer reaches the client. */
+Test(cd, through_validating_context_plain_only_when_bogus,
+     .init = setup_no_stale, .fini = teardown)
+{
+	struct h_query plain_q, cd_q;
+	h_query(&plain_q, "www.lab", 1, VD_DNS_F_RD);
+	h_query(&cd_q, "www.bogus.example", 2, VD_DNS_F_RD | VD_DNS_F_CD);
+	struct vd_tcp_conn conn = {0};
+	struct vd_reply_to tcp = h_tcp_dest(&conn);
+	struct vd_reply_to udp = h_udp_dest();
+	cr_assert_eq(submit(&plain_q, &udp), 0);
+	cr_assert_eq(submit(&cd_q, &tcp), 0);
+	cr_assert_eq(fake_ub.n_calls, 2);
+	cr_assert_eq(fake_ub.calls[1].ctx, fake_ub.calls[0].ctx,
+		     "CD=1 asks the validating context");
+
+	struct pkt reply;
+	h_reply(&reply, "www.bogus.example", 0, 300, ADDR2);
+	fake_fire(1, 0, reply.b, reply.len, 1, "signature crypto failed");
+	cr_assert_eq(conn.answers, 0, "no answer yet: asked again");
+	cr_assert_eq(fake_ub.n_calls, 3);
+	cr_assert_neq(fake_ub.calls[2].ctx, fake_ub.calls[0].ctx,
+		      "the retry goes to the plain context");
+	cr_assert_str_eq(fake_ub.calls[2].name, fake_ub.calls[1].name);
+
+	fake_fire(2, 0, reply.b, reply.len, 0, NULL);
+	cr_assert_eq(conn.answers, 1);
+	cr_assert_eq(conn.inflight, 0);
+	cr_assert_eq(h_rcode(conn.last), VD_DNS_RCODE_NOERROR);
+	cr_assert_eq(h_ancount(conn.last), 1);
+	const struct vd_cache_entry *e = h_lookup(&cd_q);
+	cr_assert_not_null(e);
+	cr_assert_eq(e->meta.rcode, VD_DNS_RCODE_NOERROR);
+
+	/* A CD=1 answer that validates is served from the first result. */
+	struct h_query cd2;
+	h_query(&cd2, "www.secure.example", 3, VD_DNS_F_RD | VD_DNS_F_CD);
+	struct vd_tcp_conn conn2 = {0};
+	struct vd_reply_to tcp2 = h_tcp_dest(&conn2);
+	cr_assert_eq(submit(&cd2, &tcp2), 0);
+	cr_assert_eq(fake_ub.calls[3].ctx, fake_ub.calls[0].ctx);
+	h_reply(&reply, "www.secure.example", 0, 300, ADDR1);
+	fake_fire(3, 0, reply.b, reply.len, 2, NULL);
+	cr_assert_eq(conn2.answers, 1);
+	cr_assert_eq(fake_ub.n_calls, 4, "no second recursion");
+	fake_fire(0, 0, reply.b, reply.len, 0, NULL); /* www.lab, any answer */
+}

@@ -470,7 +470,8 @@ int vd_tcp_limits_init(const struct vd_config *cfg, unsigned workers,
 				 "for listeners, recursion, health and control) "
 				 "but RLIMIT_NOFILE is %llu (hard %llu) and cannot "
 				 "be raised: %s; raise LimitNOFILE/ulimit -n or "
-				 "lower tcp-max-connections or threads",
+				 "lower tcp-max-connections, max-recursions or "
+				 "threads",
 				 b.need, workers, cfg->tcp_max_connections,
 				 b.reserve, (unsigned long long)rl.rlim_cur,
 				 (unsigned long long)rl.rlim_max, strerror(e));

@@ -288,7 +288,8 @@ static const struct opt options[] = {
 	 .max = VD_CONFIG_MAX_LIST, .check = check_cluster_peer,
 	 .doc = "NAME=ADDR@PORT of a node vipdnsctl --cluster reaches (list "
 		"every node, this one included); repeatable. NAME must match "
-		"the node's certificate."},
+		"the node's certificate; cluster-listen accepts only "
+		"certificates naming one of these."},
 	{.name = "cluster-cert", .type = OPT_STRING, FIELD(cluster_cert),
 	 .def = "", .max = STR_LEN,
 	 .doc = "PEM certificate this node (and vipdnsctl --cluster) presents."},

@@ -288,7 +288,7 @@ static bool peer_allowed(struct vd_ctl *c, int fd, char *who, size_t cap)
 }
 
 static struct ctl_conn *conn_new(struct vd_ctl *c, struct bufferevent *bev,
-			     bool tls)
+				 bool tls)
 {
 	struct ctl_conn *cn = calloc(1, sizeof(*cn));
 	if (!cn) {
@@ -345,7 +345,8 @@ static void on_unix_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 }
 
-static bool same_host(const struct sockaddr_storage *a, const struct sockaddr *b)
+static bool same_host(const struct sockaddr_storage *a,
+		      const struct sockaddr *b)
 {
 	if (a->ss_family != b->sa_family)
 		return false;

@@ -9,7 +9,10 @@
  * the cache).  Access: on the unix socket the peer's credentials
  * (SO_PEERCRED, SO_PEERGROUPS) must be root, the daemon's own user, or a
  * member of control-socket-group, whatever the file mode says; on TLS the
- * peer must present a certificate signed by cluster-ca.
+ * peer must present a certificate signed by cluster-ca that names one of
+ * the cluster-peer NAMEs, and only commands whose table entry admits
+ * VD_CTL_CH_CLUSTER run (proto.h).  The unix socket and TLS have separate
+ * connection budgets; TLS also a per-source cap and a handshake timeout.
  */
 #ifndef VD_CONTROL_SERVER_H
 #define VD_CONTROL_SERVER_H

@@ -14,7 +14,7 @@
 #    served and the earliest-idle connection is the one closed (6.2.3).
 #   tests/integration/test_tcp.sh PATH_TO_VIPDNSD
 source "$(dirname "$0")/lib.sh" "$@"
-require python3
+require python3 prlimit setpriv
 # The lab starts with the usual default soft limit of descriptors: the
 # daemon must raise it for what its TCP limits allow.
 ulimit -S -n 1024
@@ -59,6 +59,22 @@ vd_only "$d" check "$d" \
 nofile=$(awk '/^Max open files/ {print $4}' "/proc/$(node_pid 1)/limits")
 d="daemon raised its descriptor limit above the 1024 it was started with (now $nofile)"
 vd_only "$d" check "$d" test "${nofile:-0}" -gt 1024
+
+# a daemon that cannot get the descriptors its limits need says so and
+# does not start (unprivileged, hard limit 1024; a port of its own)
+fdconf=$WORK/fd.conf
+printf 'listen = 127.0.0.1@5391\nthreads = 1\ncontrol-socket = ""\n' >"$fdconf"
+chmod 0755 "$WORK"; chmod 0644 "$fdconf"
+fd_refused() {
+  local out rc
+  out=$(in_node 1 timeout 10 prlimit --nofile=1024:1024 \
+        setpriv --reuid=65534 --regid=65534 --clear-groups "$VIPDNSD" -c "$fdconf" 2>&1)
+  rc=$?
+  info "$(grep -m1 crit: <<<"$out")"
+  [[ $rc == 1 ]] && grep -q "need [0-9]* file descriptors.*cannot be raised" <<<"$out"
+}
+vd_only "too low a descriptor limit that cannot be raised: start fails with the figures" \
+  check "too low a descriptor limit that cannot be raised: start fails with the figures" fd_refused
 
 section "a client the ACL drops is closed at accept"
 out=$(in_client python3 "$PY" querying "$CLIENT4_X2" 203.0.113.1 4 2>&1) || true

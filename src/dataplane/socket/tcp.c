@@ -453,9 +453,10 @@ int vd_tcp_limits_init(const struct vd_config *cfg, unsigned workers,
 	vd_fd_budget_compute(workers, (unsigned)cfg->n_listen,
 			     cfg->tcp_max_connections, cfg->max_recursions, &b);
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		int e = errno;
 		snprintf(err, errlen, "getrlimit(RLIMIT_NOFILE): %s",
-			 strerror(errno));
-		return -errno;
+			 strerror(e));
+		return -e;
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < b.need) {
 		struct rlimit want = {.rlim_cur = b.need, .rlim_max = rl.rlim_max};
@@ -470,7 +471,8 @@ int vd_tcp_limits_init(const struct vd_config *cfg, unsigned workers,
 				 "for listeners, recursion, health and control) "
 				 "but RLIMIT_NOFILE is %llu (hard %llu) and cannot "
 				 "be raised: %s; raise LimitNOFILE/ulimit -n or "
-				 "lower tcp-max-connections or threads",
+				 "lower tcp-max-connections, max-recursions or "
+				 "threads",
 				 b.need, workers, cfg->tcp_max_connections,
 				 b.reserve, (unsigned long long)rl.rlim_cur,
 				 (unsigned long long)rl.rlim_max, strerror(e));

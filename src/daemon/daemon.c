@@ -1,9 +1,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +14,7 @@
 #include "anycast/anycast.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "daemon/privs.h"
 #include "vd_build.h"
 #include "dataplane/socket/socket.h"
 #include "dataplane/xdp/xdp_daemon.h"
@@ -34,6 +33,10 @@ int vd_daemon_init(struct vd_daemon *d, const struct vd_config *cfg,
 {
 	char err[512] = "";
 	memset(d, 0, sizeof(*d));
+	/* First, while this is the only thread (privs.h). */
+	int prc = vd_daemon_privs_prepare(cfg);
+	if (prc != 0)
+		return prc;
 	snprintf(d->config_path, sizeof(d->config_path), "%s",
 		 config_path ? config_path : "");
 	if (evthread_use_pthreads() != 0) {
@@ -87,30 +90,9 @@ int vd_daemon_init(struct vd_daemon *d, const struct vd_config *cfg,
 
 int vd_daemon_drop_privileges(struct vd_daemon *d)
 {
-	const char *user = d->settings->cfg.user;
-	if (!user[0])
+	if (!d->settings->cfg.user[0])
 		return 0;
-	errno = 0;
-	struct passwd *pw = getpwnam(user);
-	if (!pw) {
-		vd_log(VD_LOG_CRIT, "user %s: %s", user,
-		       errno ? strerror(errno) : "no such user");
-		return -EINVAL;
-	}
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0) {
-		int e = errno;
-		vd_log(VD_LOG_CRIT, "cannot become %s: %s", user, strerror(e));
-		return -e;
-	}
-	/* A process that can get root back has not dropped anything. */
-	if (pw->pw_uid != 0 && setuid(0) == 0) {
-		vd_log(VD_LOG_CRIT, "privileges could be regained after drop");
-		return -EPERM;
-	}
-	vd_log(VD_LOG_NOTICE, "running as %s (uid %u)", user,
-	       (unsigned)pw->pw_uid);
-	return 0;
+	return vd_daemon_privs_drop(&d->settings->cfg);
 }
 
 void vd_daemon_stats(struct vd_daemon *d, struct vd_stats *out)

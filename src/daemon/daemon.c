@@ -178,7 +178,7 @@ static bool recursion_changed(const struct vd_config *a, const struct vd_config 
 
 static int reload_locked(struct vd_daemon *d);
 
-int vd_daemon_reload(struct vd_daemon *d)
+static int reload_here(struct vd_daemon *d)
 {
 	/* SIGHUP (main thread) and vipdnsctl reload (control thread) may
 	 * race; each reload publishes and frees settings. */
@@ -186,6 +186,67 @@ int vd_daemon_reload(struct vd_daemon *d)
 	pthread_mutex_lock(&lock);
 	int rc = reload_locked(d);
 	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+/*
+ * Reloads asked from another thread run on the main thread.  After
+ * `user = ...` only the main thread (and the threads it starts later)
+ * holds the capabilities a reload may need (netlink for the VIPs, bpf()
+ * for XDP): capabilities are per thread, and the control thread, started
+ * before the drop, has none (privs.h).  The requester waits for the main
+ * loop to run a reload begun after its request.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t main;
+	bool open;           /* the main loop takes requests */
+	uint64_t asked, done; /* generations */
+	int rc;              /* of reload "done" */
+} handoff = {.lock = PTHREAD_MUTEX_INITIALIZER,
+	     .cond = PTHREAD_COND_INITIALIZER};
+
+static void handoff_open(bool open)
+{
+	pthread_mutex_lock(&handoff.lock);
+	handoff.main = pthread_self();
+	handoff.open = open;
+	pthread_cond_broadcast(&handoff.cond);
+	pthread_mutex_unlock(&handoff.lock);
+}
+
+/* On the main thread, for a SIGHUP. */
+static void handoff_reload(struct vd_daemon *d)
+{
+	pthread_mutex_lock(&handoff.lock);
+	uint64_t gen = handoff.asked;
+	pthread_mutex_unlock(&handoff.lock);
+	int rc = reload_here(d);
+	pthread_mutex_lock(&handoff.lock);
+	handoff.done = gen;
+	handoff.rc = rc;
+	pthread_cond_broadcast(&handoff.cond);
+	pthread_mutex_unlock(&handoff.lock);
+}
+
+int vd_daemon_reload(struct vd_daemon *d)
+{
+	pthread_mutex_lock(&handoff.lock);
+	if (!handoff.open || pthread_equal(handoff.main, pthread_self())) {
+		/* Before the main loop (still root, or the short window
+		 * after the drop) or on the main thread itself. */
+		pthread_mutex_unlock(&handoff.lock);
+		return reload_here(d);
+	}
+	uint64_t gen = ++handoff.asked;
+	/* Blocked everywhere, taken by the main loop's sigtimedwait(). */
+	int rc = -pthread_kill(handoff.main, SIGHUP);
+	while (rc == 0 && handoff.open && handoff.done < gen)
+		pthread_cond_wait(&handoff.cond, &handoff.lock);
+	if (rc == 0)
+		rc = handoff.done >= gen ? handoff.rc : -ECANCELED;
+	pthread_mutex_unlock(&handoff.lock);
 	return rc;
 }
 
@@ -260,6 +321,7 @@ int vd_daemon_run(struct vd_daemon *d)
 		return 1;
 	}
 	vd_log(VD_LOG_NOTICE, "vipdnsd %s ready", VD_VERSION);
+	handoff_open(true);
 
 	sigset_t set;
 	vd_daemon_signal_set(&set);
@@ -279,7 +341,7 @@ int vd_daemon_run(struct vd_daemon *d)
 			break;
 		}
 		if (sig == SIGHUP)
-			(void)vd_daemon_reload(d);
+			handoff_reload(d);
 		else if (sig == SIGUSR1)
 			log_stats(d);
 		vd_cache_maintain(d->cache, vd_now_ns());
@@ -290,6 +352,7 @@ int vd_daemon_run(struct vd_daemon *d)
 			break;
 		}
 	}
+	handoff_open(false); /* waiting requesters give up */
 	for (unsigned i = 0; i < d->n_workers; i++)
 		vd_worker_request_stop(d->workers[i]);
 	for (unsigned i = 0; i < d->n_workers; i++)

@@ -124,7 +124,7 @@ fi
 section "drain / undrain as nobody"
 wait_for 15 has_route
 had=0; has_route && had=1
-OUT=$(ctl drain 2>&1); info "$OUT"
+OUT=$(ctl drain 2>&1); info "$OUT"; OUT=""
 wait_for 15 no_route
 check "drain withdraws the route the router had" eval '((had)) && no_route'
 check "the VIP address stays on lo while drained" vip_on_lo

@@ -83,7 +83,8 @@ int vd_daemon_init(struct vd_daemon *d, const struct vd_config *cfg,
 	       "%u worker threads, cache %zu bytes, dnssec %s, node-id \"%.*s\"",
 	       d->n_workers, cfg->cache_size, cfg->dnssec ? "on" : "off",
 	       (int)st->nsid_len, (const char *)st->nsid);
-	/* Needs root (CAP_BPF, CAP_NET_ADMIN): before privileges drop. */
+	/* Before the drop; a reload keeps CAP_BPF, CAP_NET_ADMIN and
+	 * CAP_PERFMON for it (privs.c). */
 	(void)vd_xdp_daemon_apply(d);
 	return 0;
 }

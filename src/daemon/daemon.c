@@ -1,9 +1,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +14,7 @@
 #include "anycast/anycast.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "daemon/privs.h"
 #include "vd_build.h"
 #include "dataplane/socket/socket.h"
 #include "dataplane/xdp/xdp_daemon.h"
@@ -34,6 +33,10 @@ int vd_daemon_init(struct vd_daemon *d, const struct vd_config *cfg,
 {
 	char err[512] = "";
 	memset(d, 0, sizeof(*d));
+	/* First, while this is the only thread (privs.h). */
+	int prc = vd_daemon_privs_prepare(cfg);
+	if (prc != 0)
+		return prc;
 	snprintf(d->config_path, sizeof(d->config_path), "%s",
 		 config_path ? config_path : "");
 	if (evthread_use_pthreads() != 0) {
@@ -86,37 +89,17 @@ int vd_daemon_init(struct vd_daemon *d, const struct vd_config *cfg,
 	       "%u worker threads, cache %zu bytes, dnssec %s, node-id \"%.*s\"",
 	       d->n_workers, cfg->cache_size, cfg->dnssec ? "on" : "off",
 	       (int)st->nsid_len, (const char *)st->nsid);
-	/* Needs root (CAP_BPF, CAP_NET_ADMIN): before privileges drop. */
+	/* Before the drop; a reload keeps CAP_BPF, CAP_NET_ADMIN and
+	 * CAP_PERFMON for it (privs.c). */
 	(void)vd_xdp_daemon_apply(d);
 	return 0;
 }
 
 int vd_daemon_drop_privileges(struct vd_daemon *d)
 {
-	const char *user = d->settings->cfg.user;
-	if (!user[0])
+	if (!d->settings->cfg.user[0])
 		return 0;
-	errno = 0;
-	struct passwd *pw = getpwnam(user);
-	if (!pw) {
-		vd_log(VD_LOG_CRIT, "user %s: %s", user,
-		       errno ? strerror(errno) : "no such user");
-		return -EINVAL;
-	}
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0) {
-		int e = errno;
-		vd_log(VD_LOG_CRIT, "cannot become %s: %s", user, strerror(e));
-		return -e;
-	}
-	/* A process that can get root back has not dropped anything. */
-	if (pw->pw_uid != 0 && setuid(0) == 0) {
-		vd_log(VD_LOG_CRIT, "privileges could be regained after drop");
-		return -EPERM;
-	}
-	vd_log(VD_LOG_NOTICE, "running as %s (uid %u)", user,
-	       (unsigned)pw->pw_uid);
-	return 0;
+	return vd_daemon_privs_drop(&d->settings->cfg);
 }
 
 void vd_daemon_stats(struct vd_daemon *d, struct vd_stats *out)
@@ -202,7 +185,7 @@ static bool recursion_changed(const struct vd_config *a, const struct vd_config 
 
 static int reload_locked(struct vd_daemon *d);
 
-int vd_daemon_reload(struct vd_daemon *d)
+static int reload_here(struct vd_daemon *d)
 {
 	/* SIGHUP (main thread) and vipdnsctl reload (control thread) may
 	 * race; each reload publishes and frees settings. */
@@ -210,6 +193,67 @@ int vd_daemon_reload(struct vd_daemon *d)
 	pthread_mutex_lock(&lock);
 	int rc = reload_locked(d);
 	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+/*
+ * Reloads asked from another thread run on the main thread.  After
+ * `user = ...` only the main thread (and the threads it starts later)
+ * holds the capabilities a reload may need (netlink for the VIPs, bpf()
+ * for XDP): capabilities are per thread, and the control thread, started
+ * before the drop, has none (privs.h).  The requester waits for the main
+ * loop to run a reload begun after its request.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t main;
+	bool open;           /* the main loop takes requests */
+	uint64_t asked, done; /* generations */
+	int rc;              /* of reload "done" */
+} handoff = {.lock = PTHREAD_MUTEX_INITIALIZER,
+	     .cond = PTHREAD_COND_INITIALIZER};
+
+static void handoff_open(bool open)
+{
+	pthread_mutex_lock(&handoff.lock);
+	handoff.main = pthread_self();
+	handoff.open = open;
+	pthread_cond_broadcast(&handoff.cond);
+	pthread_mutex_unlock(&handoff.lock);
+}
+
+/* On the main thread, for a SIGHUP. */
+static void handoff_reload(struct vd_daemon *d)
+{
+	pthread_mutex_lock(&handoff.lock);
+	uint64_t gen = handoff.asked;
+	pthread_mutex_unlock(&handoff.lock);
+	int rc = reload_here(d);
+	pthread_mutex_lock(&handoff.lock);
+	handoff.done = gen;
+	handoff.rc = rc;
+	pthread_cond_broadcast(&handoff.cond);
+	pthread_mutex_unlock(&handoff.lock);
+}
+
+int vd_daemon_reload(struct vd_daemon *d)
+{
+	pthread_mutex_lock(&handoff.lock);
+	if (!handoff.open || pthread_equal(handoff.main, pthread_self())) {
+		/* Before the main loop (still root, or the short window
+		 * after the drop) or on the main thread itself. */
+		pthread_mutex_unlock(&handoff.lock);
+		return reload_here(d);
+	}
+	uint64_t gen = ++handoff.asked;
+	/* Blocked everywhere, taken by the main loop's sigtimedwait(). */
+	int rc = -pthread_kill(handoff.main, SIGHUP);
+	while (rc == 0 && handoff.open && handoff.done < gen)
+		pthread_cond_wait(&handoff.cond, &handoff.lock);
+	if (rc == 0)
+		rc = handoff.done >= gen ? handoff.rc : -ECANCELED;
+	pthread_mutex_unlock(&handoff.lock);
 	return rc;
 }
 
@@ -284,6 +328,7 @@ int vd_daemon_run(struct vd_daemon *d)
 		return 1;
 	}
 	vd_log(VD_LOG_NOTICE, "vipdnsd %s ready", VD_VERSION);
+	handoff_open(true);
 
 	sigset_t set;
 	vd_daemon_signal_set(&set);
@@ -303,7 +348,7 @@ int vd_daemon_run(struct vd_daemon *d)
 			break;
 		}
 		if (sig == SIGHUP)
-			(void)vd_daemon_reload(d);
+			handoff_reload(d);
 		else if (sig == SIGUSR1)
 			log_stats(d);
 		vd_cache_maintain(d->cache, vd_now_ns());
@@ -314,6 +359,7 @@ int vd_daemon_run(struct vd_daemon *d)
 			break;
 		}
 	}
+	handoff_open(false); /* waiting requesters give up */
 	for (unsigned i = 0; i < d->n_workers; i++)
 		vd_worker_request_stop(d->workers[i]);
 	for (unsigned i = 0; i < d->n_workers; i++)

@@ -50,7 +50,10 @@ void vd_daemon_fini(struct vd_daemon *d);
 /* Rereads the config file (thread safe: callers are serialised; the caller
  * must be an RCU-registered thread outside a read section); on error logs
  * "file:line: reason" and keeps the
- * running settings.  Returns 0 or -EINVAL. */
+ * running settings.  Returns 0 or -EINVAL.  Once vd_daemon_run() runs, a
+ * call from another thread is carried out by the main thread (which holds
+ * the capabilities kept after the drop) and waits for it; -ECANCELED when
+ * the daemon stops first. */
 int vd_daemon_reload(struct vd_daemon *d);
 
 /* Sums every worker's counters into out. */

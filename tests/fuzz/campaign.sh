@@ -13,6 +13,8 @@
 # OUT/merged-<corpus>/ holds the committed corpus plus only those new
 # inputs that add coverage (libFuzzer -merge=1, smaller inputs first),
 # and a summary line per target goes to stdout and OUT/summary.txt.
+# MERGE_FLAGS=-use_counters=0 keeps only inputs that add edges, not new
+# hit counts of known edges: far fewer files where the finds are many.
 set -euo pipefail
 
 build=${1:?usage: campaign.sh BUILD_FUZZ OUT [SECONDS] [TARGET...]}
@@ -56,7 +58,8 @@ for t in "${targets[@]}"; do
 	log="$out/log-$c.txt"
 	rm -rf "$out/merged-$c"
 	cp -r "$src/corpus/$c" "$out/merged-$c"
-	nice -n 15 "$bin/$t" -merge=1 "$out/merged-$c" "$out/new-$c" \
+	# shellcheck disable=SC2086 # MERGE_FLAGS is a list of flags
+	nice -n 15 "$bin/$t" -merge=1 ${MERGE_FLAGS:-} "$out/merged-$c" "$out/new-$c" \
 		>"$out/merge-$c.txt" 2>&1
 	last=$(grep -E '(pulse|NEW|REDUCE|DONE|INITED).*cov:' "$log" | tail -n1)
 	printf '%s execs=%s exec/s=%s cov=%s ft=%s corpus=%s new=%s crashes=%s\n' \

@@ -2,7 +2,8 @@
  * libFuzzer target for the control protocol: any bytes as a request line
  * and as a response header.  Whatever the parser accepts must be a known
  * command with arguments inside the table's bounds, and formatting it
- * again must give back the same line.
+ * again must give back the same line; a query type read from an
+ * argument must print and read back as itself.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +36,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					      sizeof(again), err, sizeof(err));
 		if (n != (int)size + 1 || memcmp(again, line, size) != 0)
 			abort();
+		/* commands.c reads a query type from an argument: a type
+		 * it accepts must print as a name that reads back as it. */
+		for (unsigned i = 0; i < req.argc; i++) {
+			char name[16];
+			int t = vd_ctl_qtype_parse(req.argv[i]);
+			if (t < 0)
+				continue;
+			if (t > 65535 ||
+			    vd_ctl_qtype_parse(vd_ctl_qtype_name(
+				    (unsigned)t, name, sizeof(name))) != t)
+				abort();
+		}
 	} else if (strlen(err) == 0 || strlen(err) >= sizeof(err)) {
 		abort();
 	}

@@ -119,6 +119,10 @@ cleanup() {
   for pid in "$FAULT_JOB" "$PERIODIC_JOB" "$GEN_JOB"; do
     [[ -n $pid ]] && wait "$pid" 2>/dev/null || true
   done
+  if ((KEEP)) && [[ -n ${NODE1_LOG:-} && -f ${NODE1_LOG:-} ]]; then
+    cp -- "$NODE1_LOG" "$WORK/vipdnsd.log" 2>/dev/null || true
+    cp -- "$VDLAB_DIR/node1/bird.log" "$WORK/bird-node1.log" 2>/dev/null || true
+  fi
   # the lab stops what it started (vipdnsd, NSD, BIRD) by PID and deletes
   # its namespaces, taking the XDP programs along
   "$LAB" down >/dev/null 2>&1 || true
@@ -347,12 +351,18 @@ path_drops() {
     ip -n "$ns" -s link show dev "$dev" | awk -v d="${ns#"$VDLAB"-}/$dev" '
       /RX:/ { getline; rx = $4 } /TX:/ { getline; tx = $4 } END { print d "=" rx "/" tx }'
   done
+  # datagrams the node's kernel dropped because a socket's receive buffer
+  # was full (the daemon not reading fast enough), and other UDP input errors
+  ip netns exec "$NS_NODE" cat /proc/net/snmp |
+    awk '$1 == "Udp:" && !h { for (i = 2; i <= NF; i++) n[i] = $i; h = 1; next }
+         $1 == "Udp:" { for (i = 2; i <= NF; i++) v[n[i]] = $i }
+         END { print "node1/udp=" v["RcvbufErrors"] "/" v["InErrors"] }'
 }
 report_counters() {   # report_counters PHASE: deltas over the phase
   local p=$1
   echo "vipdnsd counters over the phase: $(awk -F= 'NR == FNR { a[$1] = $2; next } { printf "%s %d  ", $1, $2 - a[$1] }' \
     "$WORK/$p.ctr0" "$WORK/$p.ctr1")"
-  echo "veth drops rx/tx over the phase: $(awk -F'[=/]' 'NR == FNR { r[$1 "/" $2] = $3; t[$1 "/" $2] = $4; next }
+  echo "drops over the phase (veth rx/tx; node1/udp: RcvbufErrors/InErrors): $(awk -F'[=/]' 'NR == FNR { r[$1 "/" $2] = $3; t[$1 "/" $2] = $4; next }
     { printf "%s %d/%d  ", $1 "/" $2, $3 - r[$1 "/" $2], $4 - t[$1 "/" $2] }' "$WORK/$p.drops0" "$WORK/$p.drops1")"
 }
 

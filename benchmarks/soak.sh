@@ -317,7 +317,17 @@ gen_wait() {
 
 # ------------------------------------------------------------------ sampling
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$RES_PID/status"; }
-fd_count() { find "/proc/$RES_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+# the fewest open fds of 5 looks 0.5 s apart: a flush-all swaps in fresh
+# libunbound contexts whose sockets briefly overlap the old ones'
+fd_count() {
+  local i n min=""
+  for i in 1 2 3 4 5; do
+    n=$(find "/proc/$RES_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)
+    [[ -z $min ]] || ((n < min)) && min=$n
+    ((i == 5)) || sleep 0.5
+  done
+  echo "$min"
+}
 ctl() { ip netns exec "$NS_NODE" "$VIPDNSCTL" -s "$NODE1_CTL" "$@"; }
 cache_stat() { ctl stats 2>/dev/null | awk -F= -v k="cache.$1" '$1 == k {print $2}'; }
 others() {   # load generators on the machine that are not ours
@@ -389,18 +399,34 @@ PER_WIN=$((QPS * WINDOW))
 wait_route 30 || die "VIP unreachable after the capacity test"
 
 # ------------------------------------------------------------------ faults
-fault_log() { printf '%s +%5.1fs  %s\n' "$(date -u +%T)" "$(awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')" "$2" >>"$WORK/faults.log"; }
+# fault_log T0 TEXT: wall time, seconds since T0, seconds of load (load_elapsed)
+fault_log() {
+  printf '%s +%5.1fs load %3ss  %s\n' "$(date -u +%T)" "$(awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')" \
+    "$(load_elapsed)" "$2" >>"$WORK/faults.log"
+}
 
-# fault_schedule T0 LEN: runs in the background for one phase of LEN seconds
-# that started at T0 (epoch seconds, fractional)
+# fault_schedule T0 LEN: the one-off faults of a phase of LEN seconds of
+# load that started at T0 (epoch seconds, fractional; the log's times are
+# wall-clock seconds since T0), placed by load_elapsed
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%d", b-a}'; }
 
-# periodic T0 LEN: SIGHUP every 10 s, flush-all every 30 s (its own job, so
-# that a slow fault action never delays them)
+# load_elapsed: seconds of load so far in this phase, counted per minute of
+# load (the main loop writes "MINUTE START" to $WORK/minute when a minute's
+# first kxdpgun starts), so that the schedule follows the load and not the
+# wall clock (kxdpgun's start and stop take a few seconds per window)
+load_elapsed() {
+  local m start
+  read -r m start 2>/dev/null <"$WORK/minute" || { echo 0; return; }
+  awk -v m="$m" -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{e = b - a; if (e > 60) e = 60; printf "%d", (m - 1) * 60 + e}'
+}
+
+# periodic T0: SIGHUP every 10 s, flush-all every 30 s, until the main loop
+# stops it at the end of the phase (its own job, so that a slow fault action
+# never delays them)
 periodic() {
-  local t0=$1 len=$2 el next_hup=10 next_flush=30 rc
+  local t0=$1 el next_hup=10 next_flush=30 rc
   trap 'exit 0' TERM
-  while el=$(elapsed "$t0"); ((el < len)); do
+  while el=$(elapsed "$t0"); :; do
     if ((el >= next_hup)); then
       if kill -HUP "$RES_PID" 2>/dev/null; then fault_log "$t0" "SIGHUP"; else fault_log "$t0" "SIGHUP failed"; fi
       next_hup=$((next_hup + 10))
@@ -420,7 +446,7 @@ fault_schedule() {
   local drop_at=$((len * 40 / 100)) undrop_at=$((len * 60 / 100))
   local bird_at=$((len * 70 / 100)) state=0 pid
   trap 'drop_off 2>/dev/null; exit 0' TERM
-  while el=$(elapsed "$t0"); ((el < len)); do
+  while el=$(load_elapsed); ((state < 5)); do
     if ((state == 0 && el >= auth_stop_at)); then
       pid=$(<"$AUTH_LAB_PIDFILE")
       if [[ $(ip netns identify "$pid" 2>/dev/null) == "$NS_AUTH" ]]; then
@@ -466,11 +492,12 @@ run_phase() {
   f=$WORK/q-$phase-next.txt
   gen_start "$f" "$PER_WIN"; gen_wait; NEXT_MISS=$(<"$f.next")
   counters >"$WORK/$phase.ctr0"; path_drops >"$WORK/$phase.drops0"
+  rm -f "$WORK/minute"
   t0=$(date +%s.%N)
   if [[ $phase == faults ]]; then
     fault_schedule "$t0" "$len" &
     FAULT_JOB=$!
-    periodic "$t0" "$len" &
+    periodic "$t0" &
     PERIODIC_JOB=$!
   fi
   printf '%-6s %3s %7s %8s %4s %10s %7s %10s %10s %8s %8s %9s %5s %3s\n' phase min qps RSS_kB fds cache_bytes \
@@ -480,6 +507,7 @@ run_phase() {
     s0=$(sys_busy); w0=$(date +%s%N)
     for ((w = 1; w <= wins; w++)); do
       mv "$f" "$WORK/q-cur.txt"
+      ((w > 1)) || { echo "$m $(date +%s.%N)" >"$WORK/minute.tmp"; mv "$WORK/minute.tmp" "$WORK/minute"; }
       ((m == MINUTES && w == wins)) || gen_start "$f" "$PER_WIN"
       ip netns exec "$NS_CLIENT" kxdpgun -t "$WINDOW" -Q "$QPS" -F "$GEN_CPU" \
         -i "$WORK/q-cur.txt" "$VIP" >"$WORK/kx-$phase-$m-$w.txt" 2>&1 &
@@ -506,6 +534,7 @@ run_phase() {
   done
   if [[ -n $FAULT_JOB ]]; then
     wait "$FAULT_JOB" || true; FAULT_JOB=""
+    kill -TERM "$PERIODIC_JOB" 2>/dev/null || true
     wait "$PERIODIC_JOB" || true; PERIODIC_JOB=""
   fi
   counters >"$WORK/$phase.ctr1"; path_drops >"$WORK/$phase.drops1"

@@ -33,7 +33,7 @@
 # answer), SERVFAIL so far, and the machine's busy CPUs over that minute
 # (ours included) with the number of other load generators running.  At the
 # end of each phase: totals per rcode and a verdict:
-#   flat     RSS, fds and cache bytes at the last minute within 10 % of
+#   flat     RSS, fds and cache bytes at the last minute at most 10 % above
 #            minute 2 (minute 1 when the phase is shorter than 3 minutes);
 #            cache bytes never above cache-size; the same vipdnsd PID alive
 #   lost     clean: lost == 0;  faults: lost == 0 in the last minute (after
@@ -405,9 +405,6 @@ fault_log() {
     "$(load_elapsed)" "$2" >>"$WORK/faults.log"
 }
 
-# fault_schedule T0 LEN: the one-off faults of a phase of LEN seconds of
-# load that started at T0 (epoch seconds, fractional; the log's times are
-# wall-clock seconds since T0), placed by load_elapsed
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%d", b-a}'; }
 
 # load_elapsed: seconds of load so far in this phase, counted per minute of
@@ -440,6 +437,9 @@ periodic() {
   done
 }
 
+# fault_schedule T0 LEN: the one-off faults of a phase of LEN seconds of
+# load that started at T0 (epoch seconds, fractional; the log's times are
+# wall-clock seconds since T0), placed by load_elapsed
 fault_schedule() {
   local t0=$1 len=$2 el
   local auth_stop_at=$((len * 20 / 100)) auth_start_at=$((len * 25 / 100))
@@ -571,12 +571,13 @@ run_phase() {
   PHASE_OK=$((PHASE_OK && ok))
 }
 
-# judge WHAT REF LAST: within 10 % of the reference minute (uses phase, ref,
-# last, ok of run_phase)
+# judge WHAT REF LAST: the last minute at most 10 % above the reference
+# minute (a fall is no leak: e.g. fds sampled during a flush at minute 2);
+# uses phase, ref, last, ok of run_phase
 judge() {
   local v=$1 a=$2 b=$3
-  if awk -v a="$a" -v b="$b" 'BEGIN{exit !(a > 0 && b <= a * 1.10 && b >= a * 0.90)}'; then
-    echo "PASS  $v flat: minute $ref $a, minute $last $b (within 10%)"
+  if awk -v a="$a" -v b="$b" 'BEGIN{exit !(a > 0 && b <= a * 1.10)}'; then
+    echo "PASS  $v flat: minute $ref $a, minute $last $b (at most 10% above)"
   elif [[ $v == cache_bytes && $phase == faults ]]; then
     # flush-all every 30 s empties the cache: only its bound is judged
     echo "info  $v minute $ref $a, minute $last $b (flush-all every 30 s: judged by its bound only)"

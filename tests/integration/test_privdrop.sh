@@ -135,6 +135,9 @@ check "runtime directory $D owned by nobody" eval '[[ $(stat -c %U "$D") == nobo
 OUT=""
 
 section "XDP reload as nobody"
+# The program verifies UDP checksums; the client's veth must compute them
+# instead of leaving them to an offload that never happens (xdp_diff.py).
+in_client $DIFF tx-csum-off r0 || fail "TX checksum offload off on the client's r0"
 hit() { in_node 1 $DIFF counters dn0 | awk '$1 == "hit" {print $2}'; }
 xdp_serves() {   # a cache hit answered by the program (dig +nocookie)
   local h0 h1

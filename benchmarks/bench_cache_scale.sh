@@ -81,17 +81,7 @@ RES_PID=""
 NS_CLIENT=$VDLAB-client NS_ROUTER=$VDLAB-router NS_NODE=$VDLAB-node1
 NS_DIRECT=$VDLAB-gen
 
-cleanup() {
-  local rc=$?
-  stop_resolver || true
-  if ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$NS_DIRECT"; then
-    ip netns del "$NS_DIRECT" 2>/dev/null || true
-  fi
-  "$LAB" down >/dev/null 2>&1 || true
-  if ((KEEP)); then log "work dir kept: $WORK"; else rm -rf -- "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 bench_lab_up

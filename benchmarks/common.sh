@@ -216,3 +216,17 @@ kxdpgun_run() {
   echo "$((p1 - p0)) $((s1 - s0)) $(((t1 - t0) / 1000000))" >"$WORK/$name.cpu"
 }
 
+
+# bench_cleanup: the EXIT trap of the scripts that use bench_lab_up: stops
+# the resolver, removes the generators' namespace (its veth pair goes
+# along) and the lab, and removes WORK unless KEEP (or DO_PERF) is set.
+bench_cleanup() {
+  local rc=$?
+  if declare -F stop_resolver >/dev/null; then stop_resolver || true; fi
+  if ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$NS_DIRECT"; then
+    ip netns del "$NS_DIRECT" 2>/dev/null || true
+  fi
+  "$LAB" down >/dev/null 2>&1 || true
+  if ((${KEEP:-0})) || ((${DO_PERF:-0})); then log "work dir kept: $WORK"; else rm -rf -- "$WORK"; fi
+  exit "$rc"
+}

@@ -16,6 +16,7 @@
 #include "daemon/daemon.h"
 #include "dataplane/xdp/xdp_daemon.h"
 #include "dns/query.h"
+#include "resolve/engine.h"
 #include "vd_build.h"
 
 /* A recursion success this recent means recursion works. */
@@ -165,15 +166,16 @@ static int name_arg(const char *s, uint8_t *wire, char *err, size_t errlen)
 /*
  * A flush must reach libunbound's caches too, or the next recursion
  * brings the flushed answer straight back.  libunbound cannot forget one
- * name, so every worker gets fresh contexts first; then the answer cache
+ * name, so the engine gets fresh contexts first; then the answer cache
  * is flushed, and nothing from the old caches can be stored again.
  */
 static int renew_recursion(struct vd_ctl *c, char *err, size_t errlen)
 {
-	int rc = vd_workers_renew_resolvers(c->d->workers, c->d->n_workers);
+	char why[256];
+	int rc = vd_rec_renew(c->d->rec, why, sizeof(why));
 	if (rc != 0)
 		snprintf(err, errlen, "cannot renew the recursion state: %s",
-			 strerror(-rc));
+			 why);
 	return rc;
 }
 

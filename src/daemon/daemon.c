@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "daemon/privs.h"
+#include "resolve/engine.h"
 #include "vd_build.h"
 #include "dataplane/socket/socket.h"
 #include "dataplane/xdp/xdp_daemon.h"
@@ -70,6 +71,11 @@ int vd_daemon_init(struct vd_daemon *d, const struct vd_config *cfg,
 	if (trc != 0) {
 		vd_log(VD_LOG_CRIT, "%s", err);
 		return trc;
+	}
+	d->rec = vd_rec_create(d, NULL, err, sizeof(err));
+	if (!d->rec) {
+		vd_log(VD_LOG_CRIT, "recursion: %s", err);
+		return -EINVAL;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		d->workers[i] = vd_worker_new(d, i, st, err, sizeof(err));
@@ -290,9 +296,10 @@ static int reload_locked(struct vd_daemon *d)
 	if (renew) {
 		vd_log(VD_LOG_NOTICE, "reload: recursion options changed; "
 				      "renewing libunbound contexts");
-		if (vd_workers_renew_resolvers(d->workers, d->n_workers) != 0)
-			vd_log(VD_LOG_ERR, "reload: some workers kept their "
-					   "old recursion options");
+		char rerr[256];
+		if (vd_rec_renew(d->rec, rerr, sizeof(rerr)) != 0)
+			vd_log(VD_LOG_ERR, "reload: recursion keeps its old "
+					   "options: %s", rerr);
 	}
 	(void)vd_xdp_daemon_apply(d); /* interfaces, VIPs, ACL */
 	vd_anycast_daemon_reload(d);
@@ -312,6 +319,12 @@ void vd_daemon_signal_set(sigset_t *set)
 
 int vd_daemon_run(struct vd_daemon *d)
 {
+	int erc = vd_rec_start(d->rec);
+	if (erc != 0) {
+		vd_log(VD_LOG_CRIT, "cannot start the recursion thread: %s",
+		       strerror(-erc));
+		return 1;
+	}
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		int rc = vd_worker_start(d->workers[i]);
 		if (rc != 0) {
@@ -364,6 +377,8 @@ int vd_daemon_run(struct vd_daemon *d)
 		vd_worker_request_stop(d->workers[i]);
 	for (unsigned i = 0; i < d->n_workers; i++)
 		vd_worker_join(d->workers[i]);
+	/* After the workers: their drain waits on its results. */
+	vd_rec_stop(d->rec);
 	log_stats(d);
 	return 0;
 }
@@ -372,6 +387,11 @@ void vd_daemon_fini(struct vd_daemon *d)
 {
 	vd_xdp_daemon_stop(d); /* detach first: its mirror needs the cache */
 	vd_anycast_daemon_stop(d); /* withdraw, remove the VIPs */
+	for (unsigned i = 0; i < d->n_workers; i++)
+		vd_worker_join(d->workers[i]);
+	/* Before the workers' recursion state, which it may still hold. */
+	vd_rec_destroy(d->rec);
+	d->rec = NULL;
 	for (unsigned i = 0; i < d->n_workers; i++)
 		vd_worker_free(d->workers[i]);
 	d->n_workers = 0;

@@ -19,10 +19,12 @@
 
 struct vd_xdp;
 struct vd_anycast;
+struct vd_rec;
 
 struct vd_daemon {
 	struct vd_settings *settings; /* RCU: rcu_dereference() to read */
 	struct vd_cache *cache;
+	struct vd_rec *rec; /* the recursion engine every worker shares */
 	struct vd_xdp *xdp; /* NULL: XDP fast path off (dataplane/xdp/) */
 	struct vd_anycast *anycast; /* NULL: anycast off (anycast/) */
 	struct vd_worker *workers[VD_DAEMON_MAX_WORKERS];

@@ -88,12 +88,8 @@ static void *worker_main(void *arg)
 
 int vd_worker_start(struct vd_worker *w)
 {
-	/*
-	 * started must be true before the thread can run: set after
-	 * pthread_create(), a renew seeing false would run on the caller's
-	 * thread while the new thread already runs the same loop.  The lock
-	 * keeps a renew that saw false from still being inline meanwhile.
-	 */
+	/* started is true before the thread can run, so the status and
+	 * health readers never see a running loop as stopped. */
 	pthread_mutex_lock(&w->run_lock);
 	atomic_store(&w->started, true);
 	int rc = pthread_create(&w->thread, NULL, worker_main, w);
@@ -145,96 +141,6 @@ void vd_worker_request_stop(struct vd_worker *w)
 	 * notifiable because evthread_use_pthreads() ran first. */
 	if (event_base_once(w->base, -1, EV_TIMEOUT, stop_in_loop, w, &now) != 0)
 		event_base_loopexit(w->base, NULL);
-}
-
-struct renew_call {
-	pthread_mutex_t lock;
-	pthread_cond_t done;
-	unsigned left;
-	int rc;
-};
-
-struct renew_arg {
-	struct vd_worker *w;
-	struct renew_call *call;
-};
-
-static void renew_in_loop(evutil_socket_t fd, short what, void *argp)
-{
-	struct renew_arg *arg = argp;
-	struct vd_worker *w = arg->w;
-	struct renew_call *call = arg->call;
-	(void)fd;
-	(void)what;
-	char err[512] = "";
-	rcu_read_lock();
-	int rc = vd_res_renew(w->res, vd_worker_settings(w), err, sizeof(err));
-	rcu_read_unlock();
-	if (rc != 0)
-		vd_log(VD_LOG_ERR, "worker %u: cannot renew recursion: %s", w->id,
-		       err);
-	free(arg);
-	pthread_mutex_lock(&call->lock);
-	if (rc != 0)
-		call->rc = rc;
-	call->left--;
-	pthread_cond_signal(&call->done);
-	pthread_mutex_unlock(&call->lock);
-}
-
-int vd_workers_renew_resolvers(struct vd_worker *const *ws, unsigned n)
-{
-	struct renew_call *call = calloc(1, sizeof(*call));
-	if (!call)
-		return -ENOMEM;
-	pthread_mutex_init(&call->lock, NULL);
-	pthread_cond_init(&call->done, NULL);
-	struct timeval now = {0, 0};
-	for (unsigned i = 0; i < n; i++) {
-		struct renew_arg *arg = malloc(sizeof(*arg));
-		if (!arg) {
-			call->rc = -ENOMEM;
-			continue;
-		}
-		arg->w = ws[i];
-		arg->call = call;
-		pthread_mutex_lock(&call->lock);
-		call->left++;
-		pthread_mutex_unlock(&call->lock);
-		pthread_mutex_lock(&ws[i]->run_lock);
-		if (!atomic_load(&ws[i]->started)) {
-			/* Not running, and cannot start under the lock:
-			 * nobody else touches its loop. */
-			renew_in_loop(-1, 0, arg);
-		} else if (event_base_once(ws[i]->base, -1, EV_TIMEOUT,
-					   renew_in_loop, arg, &now) != 0) {
-			free(arg);
-			pthread_mutex_lock(&call->lock);
-			call->left--;
-			call->rc = -EIO;
-			pthread_mutex_unlock(&call->lock);
-		}
-		pthread_mutex_unlock(&ws[i]->run_lock);
-	}
-	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 10;
-	pthread_mutex_lock(&call->lock);
-	while (call->left > 0)
-		if (pthread_cond_timedwait(&call->done, &call->lock, &deadline) ==
-		    ETIMEDOUT)
-			break;
-	int rc = call->left > 0 ? -ETIMEDOUT : call->rc;
-	bool abandoned = call->left > 0;
-	pthread_mutex_unlock(&call->lock);
-	/* A worker that never ran the request still holds call: leak it
-	 * rather than free memory a late callback would write. */
-	if (!abandoned) {
-		pthread_mutex_destroy(&call->lock);
-		pthread_cond_destroy(&call->done);
-		free(call);
-	}
-	return rc;
 }
 
 void vd_worker_join(struct vd_worker *w)

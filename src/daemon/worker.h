@@ -1,8 +1,9 @@
 /*
  * A worker: one thread, one libevent loop, its own SO_REUSEPORT sockets
- * and its own libunbound contexts running inside that loop.  Nothing of a
- * worker is touched by another thread except its counters (read-only) and
- * the loop-exit request.
+ * and its recursions' waiters (the libunbound contexts are the node's,
+ * resolve/engine.h).  Nothing of a worker is touched by another thread
+ * except its counters (read-only), the loop-exit request and the
+ * recursion mailbox.
  */
 #ifndef VD_DAEMON_WORKER_H
 #define VD_DAEMON_WORKER_H
@@ -33,9 +34,7 @@ struct vd_worker {
 	/*
 	 * True from just before the thread is created until it is joined;
 	 * read lock-free by the control and anycast threads.  run_lock
-	 * orders starting against work another thread does on a worker that
-	 * is not running (vd_workers_renew_resolvers() runs it inline), so
-	 * the two never touch the loop at once.
+	 * orders starting against joining, so the two never race.
 	 */
 	_Atomic bool started;
 	pthread_mutex_t run_lock;
@@ -53,7 +52,7 @@ struct vd_worker {
 	struct vd_stats stats;
 };
 
-/* Builds a worker: its loop, its libunbound contexts, one socket per
+/* Builds a worker: its loop, its recursion mailbox, one socket per
  * listen address and transport.  Returns NULL with the reason in err. */
 struct vd_worker *vd_worker_new(struct vd_daemon *d, unsigned id,
 				const struct vd_settings *st, char *err,
@@ -63,13 +62,6 @@ int vd_worker_start(struct vd_worker *w);
 /* Thread safe: stop reading, answer what was taken, end the loop. */
 void vd_worker_request_stop(struct vd_worker *w);
 void vd_worker_join(struct vd_worker *w);
-/*
- * Gives every worker fresh libunbound contexts (empty caches, current
- * settings) and waits until all have switched, so that after it returns no
- * recursion can store an answer from the old caches.  Thread safe; must
- * not be called from a worker thread.  Returns 0 or a negative errno.
- */
-int vd_workers_renew_resolvers(struct vd_worker *const *ws, unsigned n);
 /* Joins if needed, then frees.  NULL-safe. */
 void vd_worker_free(struct vd_worker *w);
 

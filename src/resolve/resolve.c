@@ -6,8 +6,6 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <unbound-event.h>
-#include <unbound.h>
 #include <urcu.h>
 
 #include "cache/cache.h"
@@ -17,7 +15,7 @@
 #include "daemon/daemon.h"
 #include "daemon/worker.h"
 #include "dns/answer.h"
-#include "resolve/ubctx.h"
+#include "resolve/engine.h"
 
 #define RES_MAX_BUCKETS 65536u
 /* RFC 8767 4 "failure recheck timer": after resolution of a stale name
@@ -45,40 +43,25 @@ struct res_waiter {
 	struct vd_reply_to dest;
 };
 
-/*
- * A pair of libunbound contexts.  Renewing (after a flush, or a reload
- * that changes recursion options) swaps in a fresh pair; the old one lives
- * on until the recursions started on it have called back.
- */
-struct res_ctxs {
-	struct ub_ctx *validating; /* NULL when dnssec = no */
-	struct ub_ctx *plain;
-	unsigned refs;             /* recursions in flight on this pair */
-	struct res_ctxs *next;     /* retired pairs */
-	struct vd_res *res;
-};
-
 struct res_pending {
 	struct res_pending *hnext;             /* hash chain */
-	struct res_pending *prev, *next;       /* age list, oldest first */
+	struct res_pending *prev, *next;       /* age list, oldest first;
+						  the abandoned list once
+						  given up */
 	struct vd_res *res;
 	uint64_t hash;
 	uint64_t start_ns;
 	struct res_waiter *waiters;
 	unsigned n_waiters;
-	bool starting;      /* inside ub_resolve_event() */
-	bool abandoned;     /* gave up, could not cancel: waits for res_done */
-	bool finished_early; /* ...which already called res_done() */
-	int async_id;       /* for ub_cancel() */
-	struct ub_ctx *ctx; /* the context resolving it */
+	bool abandoned; /* given up: waits for the engine to hand it back */
 	bool prefetch;
-	bool cd_plain;         /* CD=1, asked again without validation */
-	int pf_slot;           /* prefetch context pair, or -1 */
-	unsigned gen;          /* vd_res.gen when started */
+	bool cd_plain;  /* CD=1, asked again without validation */
+	int pf_slot;    /* prefetch context pair, or VD_REC_CLIENTS */
+	unsigned gen;   /* vd_rec_gen() when started: who may join */
 	uint16_t key_len;
 	uint8_t key[VD_DNS_KEY_MAX];
 	struct vd_dns_query q; /* the first asker: name and flags to resolve */
-	struct res_ctxs *ctxs; /* the pair ctx belongs to */
+	struct vd_rec_req rq;  /* with the engine from submit to return */
 };
 
 /* Scratch for turning a result into answers. */
@@ -90,29 +73,22 @@ struct res_bufs {
 
 struct vd_res {
 	struct vd_worker *w;
-	struct res_ctxs *cur;
-	/* Prefetches go through their own pairs, made on first use: see
-	 * prefetch_got_old() for why there are two. */
-	struct res_ctxs *pf[2];
-	unsigned gen; /* bumped by vd_res_renew() */
-	struct res_ctxs *retired;
+	struct vd_rec *e;        /* the node's recursion engine */
+	struct vd_rec_mbox mbox; /* where the engine hands results back */
+	struct event *mbox_ev;
 	struct res_pending **buckets;
 	size_t n_buckets;
 	struct res_pending *oldest, *newest;
+	struct res_pending *abandoned; /* given up, not yet back */
 	unsigned outstanding;
 	unsigned max_outstanding;
 	unsigned waiting;     /* clients waiting, all recursions */
 	unsigned max_waiting;
-	unsigned done_depth;  /* res_done() nesting (see res_done) */
-	bool dying;           /* vd_res_destroy() is tearing down */
 	struct res_waiter *free_waiters;
 	unsigned n_free_waiters;
 	struct event *timer;
 	struct res_bufs bufs;
 };
-
-static struct res_ctxs *ctxs_new(struct vd_res *r, const struct vd_settings *st,
-				 char *err, size_t errlen);
 
 static struct res_waiter *waiter_get(struct vd_res *r)
 {
@@ -144,10 +120,11 @@ static struct res_pending **bucket_of(struct vd_res *r, uint64_t hash)
 static struct res_pending *pending_find(struct vd_res *r, const uint8_t *key,
 					size_t key_len, uint64_t hash)
 {
-	/* A recursion on a retired pair may answer from a flushed cache:
-	 * new askers do not join it. */
+	/* A recursion started before a renew may answer from a flushed
+	 * cache: new askers do not join it. */
+	unsigned gen = vd_rec_gen(r->e);
 	for (struct res_pending *p = *bucket_of(r, hash); p; p = p->hnext)
-		if (p->gen == r->gen && !p->abandoned && p->hash == hash &&
+		if (p->gen == gen && p->hash == hash &&
 		    p->key_len == key_len &&
 		    memcmp(p->key, key, key_len) == 0)
 			return p;
@@ -221,47 +198,6 @@ static size_t synth_servfail(const struct res_pending *p,
 	return n;
 }
 
-static void ctxs_free(struct res_ctxs *c)
-{
-	if (!c)
-		return;
-	if (c->validating)
-		ub_ctx_delete(c->validating);
-	if (c->plain)
-		ub_ctx_delete(c->plain);
-	free(c);
-}
-
-static void ctxs_reap(evutil_socket_t fd, short what, void *arg)
-{
-	struct res_ctxs *c = arg;
-	struct vd_res *r = c->res;
-	(void)fd;
-	(void)what;
-	for (struct res_ctxs **pp = &r->retired; *pp; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	ctxs_free(c);
-}
-
-/*
- * Drops a recursion's reference.  A retired pair whose last recursion
- * ended is deleted from the next loop turn, never from inside its own
- * callback (libunbound is still on the stack).
- */
-static void ctxs_put(struct vd_res *r, struct res_ctxs *c)
-{
-	vd_require(c->refs > 0);
-	if (--c->refs > 0 || c == r->cur || c == r->pf[0] || c == r->pf[1])
-		return;
-	struct timeval now = {0, 0};
-	if (event_base_once(r->w->base, -1, EV_TIMEOUT, ctxs_reap, c, &now) != 0)
-		vd_log(VD_LOG_WARNING, "cannot schedule a retired libunbound "
-				       "context for deletion; it leaks");
-}
-
 static int prefetch_start(struct vd_res *r, const struct vd_dns_query *q,
 			  const uint8_t *key, size_t key_len, uint64_t hash,
 			  int slot);
@@ -329,89 +265,56 @@ static bool result_failed(int rcode, int sec, const char *why_bogus, int *ede)
 	return rcode != 0;
 }
 
-static int start_recursion(struct vd_res *r, struct res_pending *p);
+static void start_recursion(struct vd_res *r, struct res_pending *p);
 
 /*
  * A CD=1 query the validating context answered bogus: the client asked
  * for the data unchecked, so the plain context resolves it; its waiters
- * stay joined.  Not when libunbound answered from inside
- * ub_resolve_event() (start_recursion() still owns p), nor for a retired
- * pair.  Returns true when the retry took over p.
+ * stay joined.  Returns true when the retry took over p.
  */
-static bool cd_retry(struct vd_res *r, struct res_pending *p, int sec,
-		     const char *why_bogus)
+static bool cd_retry(struct vd_res *r, struct res_pending *p)
 {
-	if (!(p->q.flags & VD_DNS_F_CD) || p->cd_plain || p->starting ||
-	    p->gen != r->gen || (sec != 1 && !why_bogus) ||
-	    p->ctx != p->ctxs->validating)
+	const struct vd_rec_req *rq = &p->rq;
+	if (!(p->q.flags & VD_DNS_F_CD) || p->cd_plain || rq->not_started ||
+	    !rq->validating || (rq->sec != 1 && !rq->why_bogus))
 		return false;
-	ctxs_put(r, p->ctxs);
+	vd_rec_req_clear(&p->rq);
 	p->cd_plain = true;
-	if (start_recursion(r, p) == 0)
-		return true;
-	/* could not ask again: end it as the bogus result it is */
-	p->ctxs->refs++;
-	p->cd_plain = false;
-	return false;
+	start_recursion(r, p);
+	return true;
 }
 
-static void res_done(void *arg, int rcode, void *packet, int packet_len,
-		     int sec, char *why_bogus, int was_ratelimited)
+/* p came back from the engine: answer its waiters, store the result. */
+static void res_done(struct vd_res *r, struct res_pending *p)
 {
-	struct res_pending *p = arg;
-	struct vd_res *r = p->res;
 	struct vd_worker *w = r->w;
-	(void)was_ratelimited;
-
-	if (r->dying) {
-		/* ub_ctx_delete() fails what it could not cancel: nobody is
-		 * left to answer, and the contexts are going anyway. */
-		pending_unlink(r, p);
-		for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
-			vd_pipeline_release(w, &wt->dest);
-		release_waiters(r, p);
-		free(p);
+	const struct vd_rec_req *rq = &p->rq;
+	if (cd_retry(r, p))
 		return;
-	}
-	if (cd_retry(r, p, sec, why_bogus))
-		return;
-	rcu_read_lock();
 	const struct vd_settings *st = vd_worker_settings(w);
 	uint64_t now = vd_now_ns();
 	pending_unlink(r, p);
-	/* Results from a retired pair answer their waiters but are not
-	 * stored: they may come from the cache an operator just flushed. */
-	bool current = p->gen == r->gen;
-	ctxs_put(r, p->ctxs);
+	/*
+	 * Results from contexts a renew replaced answer their waiters but
+	 * are not stored: they may come from the cache an operator just
+	 * flushed.  The check and the insert below sit in one RCU read
+	 * section, which vd_rec_renew() waits out before the flush.
+	 */
+	bool current = rq->gen == vd_rec_gen(r->e);
 	int ede;
-	bool failed = result_failed(rcode, sec, why_bogus, &ede);
+	bool failed = result_failed(rq->rcode, rq->sec, rq->why_bogus, &ede);
 	bool handed_on = false; /* a second prefetch owns the flag now */
 	bool stored = false;    /* the entry was replaced (flag clear) */
+	struct res_bufs *b = &r->bufs;
 
-	/*
-	 * Answering a waiter must not lead back here, but should it ever
-	 * (a data plane starting a recursion that libunbound completes
-	 * synchronously), the nested call gets scratch of its own rather
-	 * than overwrite the answer the outer one is still handing out.
-	 * Without memory for it the waiters still get their one answer:
-	 * a failure answer needs only the out buffer, which the outer call
-	 * has finished with once it is sending.
-	 */
-	struct res_bufs *b = &r->bufs, *heap = NULL;
-	if (r->done_depth > 0) {
-		heap = malloc(sizeof(*heap));
-		if (!heap) {
-			VD_STAT_INC(&w->stats, recursion_failures);
-			answer_all_failure(r, p, ede, r->bufs.out);
-			goto out_unnested;
-		}
-		b = heap;
+	if (rq->not_started) {
+		VD_STAT_INC(&w->stats, recursion_failures);
+		answer_all_failure(r, p, VD_DNS_EDE_OTHER, b->out);
+		goto out;
 	}
-	r->done_depth++;
-
 	struct vd_dns_norm_opts no = {
 		.strip_dnssec = !vd_dns_query_do(&p->q),
-		.secure = sec == 2,
+		.secure = rq->sec == 2,
 		.min_ttl = st->cfg.cache_min_ttl,
 		.max_ttl = st->cfg.cache_max_ttl,
 		.max_neg_ttl = st->cfg.cache_max_negative_ttl,
@@ -421,9 +324,9 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 	int rc = -EIO;
 	if (!failed) {
 		rc = -EBADMSG;
-		if (packet && packet_len > 0)
+		if (rq->packet && rq->packet_len > 0)
 			rc = vd_dns_answer_normalise(
-				packet, (size_t)packet_len, &p->q, &no, b->norm,
+				rq->packet, rq->packet_len, &p->q, &no, b->norm,
 				sizeof(b->norm), b->ttl_offs,
 				VD_ARRAY_SIZE(b->ttl_offs), &meta);
 		failed = rc != 0 || meta.rcode == VD_DNS_RCODE_SERVFAIL;
@@ -434,14 +337,14 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 		VD_STAT_SET(&w->stats, last_recursion_ok_ns, now);
 	if (failed) {
 		VD_STAT_INC(&w->stats, recursion_failures);
-		if (why_bogus)
+		if (rq->why_bogus)
 			vd_log(VD_LOG_INFO, "bogus answer for key hash %016llx: %s",
-			       (unsigned long long)p->hash, why_bogus);
-		else if (rcode != 0)
+			       (unsigned long long)p->hash, rq->why_bogus);
+		else if (rq->rcode != 0)
 			vd_log(VD_LOG_INFO, "recursion failed for key hash "
 					    "%016llx: rcode %d",
-			       (unsigned long long)p->hash, rcode);
-		else if (rc != 0 && packet)
+			       (unsigned long long)p->hash, rq->rcode);
+		else if (rc != 0 && rq->packet)
 			vd_log(VD_LOG_INFO, "unusable recursion result (%s)",
 			       strerror(-rc));
 		/*
@@ -497,68 +400,72 @@ static void res_done(void *arg, int rcode, void *packet, int packet_len,
 		vd_stats_observe(&w->stats.answer_time, now - wt->start_ns);
 	}
 out:
-	r->done_depth--;
-out_unnested:
 	/* A stored refresh replaced the entry, whose flag starts clear (and
 	 * may be another prefetch's by now); any other end of a prefetch
 	 * clears the flag it was started under. */
 	if (p->prefetch && !handed_on && !stored)
 		prefetch_clear(r, p);
 	release_waiters(r, p);
-	if (p->starting)
-		p->finished_early = true; /* start_recursion() frees it */
-	else
-		free(p);
-	rcu_read_unlock();
-	free(heap);
+	vd_rec_req_clear(&p->rq);
+	free(p);
 }
 
-static int start_recursion(struct vd_res *r, struct res_pending *p)
+static void abandoned_unlink(struct vd_res *r, struct res_pending *p)
 {
-	char name[VD_DNS_NAME_MAX * 4 + 2];
-	if (vd_dns_name_to_str(p->key + VD_DNS_KEY_HDR,
-			       p->key_len - VD_DNS_KEY_HDR, name,
-			       sizeof(name)) < 0)
-		return -EINVAL;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		r->abandoned = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+}
+
+/* The engine's results, on the worker's loop. */
+static void res_mbox(evutil_socket_t fd, short what, void *arg)
+{
+	struct vd_res *r = arg;
+	(void)fd;
+	(void)what;
+	struct vd_rec_req *rq = vd_rec_mbox_take(&r->mbox);
+	rcu_read_lock();
+	while (rq) {
+		struct vd_rec_req *next = rq->next;
+		struct res_pending *p = (struct res_pending *)(void *)
+			((char *)rq - offsetof(struct res_pending, rq));
+		if (p->abandoned) {
+			/* Its waiters were answered when it was given up. */
+			abandoned_unlink(r, p);
+			vd_rec_req_clear(&p->rq);
+			free(p);
+		} else {
+			res_done(r, p);
+		}
+		rq = next;
+	}
+	rcu_read_unlock();
+}
+
+static void start_recursion(struct vd_res *r, struct res_pending *p)
+{
+	struct vd_rec_req *rq = &p->rq;
+	memset(rq, 0, sizeof(*rq));
+	rq->mbox = &r->mbox;
+	rq->qname = p->key + VD_DNS_KEY_HDR;
+	rq->qname_len = p->key_len - VD_DNS_KEY_HDR;
+	rq->qtype = p->q.qtype;
+	rq->qclass = p->q.qclass;
 	/*
 	 * CD=1 (RFC 4035 3.2.2) goes through the validating context too: its
 	 * data is the same whenever it validates (secure or insecure), and
 	 * then the plain context's cache stays cold and the authorities are
-	 * not asked twice for what this worker already learnt.  Only an
-	 * answer the validator rejects is asked again without validation
-	 * (res_done), which is what a CD=1 client wants then.
+	 * not asked twice for what the node already learnt.  Only an answer
+	 * the validator rejects is asked again without validation (cd_retry),
+	 * which is what a CD=1 client wants then.
 	 */
-	struct res_ctxs *pair = p->pf_slot >= 0 ? r->pf[p->pf_slot] : r->cur;
-	struct ub_ctx *ctx = (p->cd_plain || !pair->validating)
-				     ? pair->plain
-				     : pair->validating;
-	p->ctxs = pair;
-	p->ctx = ctx;
-	pair->refs++;
-	/*
-	 * libunbound may call res_done() before ub_resolve_event() returns
-	 * (local data, its own cache); res_done() then leaves p for us to
-	 * free, and writes nothing we read after the call but the flag.
-	 */
-	int async_id = 0;
+	rq->plain = p->cd_plain;
+	rq->slot = p->pf_slot;
 	VD_STAT_INC(&r->w->stats, recursions);
-	p->starting = true;
-	int rc = ub_resolve_event(ctx, name, p->q.qtype, p->q.qclass, p,
-				  res_done, &async_id);
-	p->starting = false;
-	if (p->finished_early) {
-		free(p);
-		return 0;
-	}
-	p->async_id = async_id;
-	if (rc != 0) {
-		/* No callback will come: the reference is ours to drop. */
-		pair->refs--;
-		vd_log(VD_LOG_ERR, "libunbound: cannot resolve %s: %s", name,
-		       ub_strerror(rc));
-		return -EIO;
-	}
-	return 0;
+	vd_rec_submit(r->e, rq);
 }
 
 static struct res_pending *pending_new(struct vd_res *r,
@@ -574,8 +481,8 @@ static struct res_pending *pending_new(struct vd_res *r,
 	p->key_len = (uint16_t)key_len;
 	memcpy(p->key, key, key_len);
 	p->q = *q;
-	p->pf_slot = -1;
-	p->gen = r->gen;
+	p->pf_slot = VD_REC_CLIENTS;
+	p->gen = vd_rec_gen(r->e);
 	p->start_ns = vd_now_ns();
 	struct res_pending **b = bucket_of(r, hash);
 	p->hnext = *b;
@@ -601,6 +508,8 @@ int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
 		return -EBUSY;
 	if (r->waiting >= r->max_waiting)
 		return -EBUSY;
+	if (fresh && key_len <= VD_DNS_KEY_HDR)
+		return -EINVAL;
 
 	struct res_waiter *wt = waiter_get(r);
 	if (!wt)
@@ -625,13 +534,7 @@ int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
 	p->waiters = wt;
 	p->n_waiters = 1;
 	r->waiting++;
-	int rc = start_recursion(r, p);
-	if (rc != 0) {
-		pending_unlink(r, p);
-		release_waiters(r, p);
-		free(p);
-		return rc;
-	}
+	start_recursion(r, p);
 	return 0;
 }
 
@@ -642,31 +545,16 @@ static int prefetch_start(struct vd_res *r, const struct vd_dns_query *q,
 	/* Prefetch is a luxury: it never takes the last half of the bound
 	 * that clients' misses need. */
 	if (r->outstanding >= r->max_outstanding / 2 ||
-	    pending_find(r, key, key_len, hash))
+	    key_len <= VD_DNS_KEY_HDR || pending_find(r, key, key_len, hash))
 		return -EBUSY;
-	if (!r->pf[slot]) {
-		char err[256];
-		rcu_read_lock();
-		r->pf[slot] = ctxs_new(r, vd_worker_settings(r->w), err,
-				       sizeof(err));
-		rcu_read_unlock();
-		if (!r->pf[slot]) {
-			vd_log(VD_LOG_ERR, "prefetch context: %s", err);
-			return -ENOMEM;
-		}
-	}
 	struct res_pending *p = pending_new(r, q, key, key_len, hash);
 	if (!p)
 		return -ENOMEM;
 	p->prefetch = true;
 	p->pf_slot = slot;
 	VD_STAT_INC(&r->w->stats, prefetches);
-	int rc = start_recursion(r, p);
-	if (rc != 0) {
-		pending_unlink(r, p);
-		free(p);
-	}
-	return rc;
+	start_recursion(r, p);
+	return 0;
 }
 
 int vd_res_prefetch(struct vd_res *r, const struct vd_dns_query *q,
@@ -682,14 +570,15 @@ unsigned vd_res_outstanding(const struct vd_res *r)
 
 /*
  * Gives up a recursion at recursion-timeout: its waiters are answered
- * (stale or SERVFAIL) and libunbound is told not to call back, so a name
- * whose servers never answer does not hold a place under max-recursions
- * for as long as libunbound keeps retrying.  Note that for contexts on an
- * event base ub_cancel() only suppresses the callback: libunbound's mesh
- * finishes the work on its own timeouts, so upstream work in flight can
- * exceed max-recursions by the recursions given up on within that time.
+ * (stale or SERVFAIL) and it leaves the table, so a name whose servers
+ * never answer does not hold a place under max-recursions for as long as
+ * libunbound keeps retrying.  libunbound has no way to stop the work (for
+ * contexts on an event base ub_cancel() only suppresses the callback, and
+ * its mesh finishes on its own timeouts), so the request stays with the
+ * engine until it comes back, and is freed then: upstream work in flight
+ * can exceed max-recursions by the recursions given up on meanwhile.
  */
-static void cancel_pending(struct vd_res *r, struct res_pending *p)
+static void abandon_pending(struct vd_res *r, struct res_pending *p)
 {
 	while (p->waiters) {
 		struct res_waiter *wt = p->waiters;
@@ -704,17 +593,13 @@ static void cancel_pending(struct vd_res *r, struct res_pending *p)
 	/* Given up either way: a later hit may prefetch the entry again. */
 	if (p->prefetch)
 		prefetch_clear(r, p);
-	int rc = ub_cancel(p->ctx, p->async_id);
-	if (rc != 0) {
-		/* The callback may still come: keep p for it. */
-		vd_log(VD_LOG_WARNING, "libunbound: cannot cancel: %s",
-		       ub_strerror(rc));
-		p->abandoned = true;
-		return;
-	}
 	pending_unlink(r, p);
-	ctxs_put(r, p->ctxs);
-	free(p);
+	p->abandoned = true;
+	p->prev = NULL;
+	p->next = r->abandoned;
+	if (r->abandoned)
+		r->abandoned->prev = p;
+	r->abandoned = p;
 }
 
 void vd_res_expire_waiters(struct vd_res *r, uint64_t now_ns)
@@ -778,8 +663,7 @@ void vd_res_expire_waiters(struct vd_res *r, uint64_t now_ns)
 		struct res_pending *next = p->next;
 		if (now_ns - p->start_ns < fail_after)
 			break;
-		if (!p->abandoned)
-			cancel_pending(r, p);
+		abandon_pending(r, p);
 		p = next;
 	}
 }
@@ -796,52 +680,6 @@ static void res_tick(evutil_socket_t fd, short what, void *arg)
 	rcu_read_unlock();
 }
 
-static struct res_ctxs *ctxs_new(struct vd_res *r, const struct vd_settings *st,
-				 char *err, size_t errlen)
-{
-	struct res_ctxs *c = calloc(1, sizeof(*c));
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	c->res = r;
-	c->plain = vd_res_ctx_new(r->w->base, st, false, err, errlen);
-	if (!c->plain)
-		goto fail;
-	if (st->cfg.dnssec) {
-		c->validating = vd_res_ctx_new(r->w->base, st, true, err, errlen);
-		if (!c->validating)
-			goto fail;
-	}
-	return c;
-fail:
-	ctxs_free(c);
-	return NULL;
-}
-
-int vd_res_renew(struct vd_res *r, const struct vd_settings *st, char *err,
-		 size_t errlen)
-{
-	struct res_ctxs *fresh = ctxs_new(r, st, err, errlen);
-	if (!fresh)
-		return -EINVAL;
-	struct res_ctxs *old[3] = {r->cur, r->pf[0], r->pf[1]};
-	r->cur = fresh;
-	r->pf[0] = r->pf[1] = NULL; /* made again on first use */
-	r->gen++;
-	for (size_t i = 0; i < VD_ARRAY_SIZE(old); i++) {
-		if (!old[i])
-			continue;
-		if (old[i]->refs == 0) {
-			ctxs_free(old[i]); /* from the loop, not libunbound */
-		} else {
-			old[i]->next = r->retired;
-			r->retired = old[i];
-		}
-	}
-	return 0;
-}
-
 struct vd_res *vd_res_create(struct vd_worker *w, const struct vd_settings *st,
 			     char *err, size_t errlen)
 {
@@ -851,6 +689,8 @@ struct vd_res *vd_res_create(struct vd_worker *w, const struct vd_settings *st,
 		return NULL;
 	}
 	r->w = w;
+	r->e = w->daemon->rec;
+	r->mbox.efd = -1;
 	r->max_outstanding = st->cfg.max_recursions;
 	r->max_waiting = r->max_outstanding * RES_MAX_WAITERS_PER_MAX_RECURSION;
 	r->n_buckets = 64;
@@ -862,9 +702,16 @@ struct vd_res *vd_res_create(struct vd_worker *w, const struct vd_settings *st,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	r->cur = ctxs_new(r, st, err, errlen);
-	if (!r->cur)
+	if (vd_rec_mbox_init(&r->mbox) != 0) {
+		snprintf(err, errlen, "cannot make the recursion mailbox");
 		goto fail;
+	}
+	r->mbox_ev = event_new(w->base, r->mbox.efd, EV_READ | EV_PERSIST,
+			       res_mbox, r);
+	if (!r->mbox_ev || event_add(r->mbox_ev, NULL) != 0) {
+		snprintf(err, errlen, "cannot watch the recursion mailbox");
+		goto fail;
+	}
 	r->timer = event_new(w->base, -1, EV_PERSIST, res_tick, r);
 	struct timeval tick = {.tv_sec = 0, .tv_usec = 100 * 1000};
 	if (!r->timer || event_add(r->timer, &tick) != 0) {
@@ -877,38 +724,33 @@ fail:
 	return NULL;
 }
 
+static void pending_free_list(struct vd_res *r, struct res_pending *p)
+{
+	while (p) {
+		struct res_pending *next = p->next;
+		for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
+			vd_pipeline_release(r->w, &wt->dest);
+		release_waiters(r, p);
+		vd_rec_req_clear(&p->rq);
+		free(p);
+		p = next;
+	}
+}
+
 void vd_res_destroy(struct vd_res *r)
 {
 	if (!r)
 		return;
 	if (r->timer)
 		event_free(r->timer);
-	/*
-	 * ub_ctx_delete() calls back every query it still holds (as a
-	 * failure): cancel ours first, and let res_done() treat any it
-	 * could not cancel as a teardown.  The pendings are ours to release.
-	 */
-	r->dying = true;
-	for (struct res_pending *p = r->oldest; p; p = p->next)
-		if (!p->abandoned && p->ctx)
-			(void)ub_cancel(p->ctx, p->async_id);
-	ctxs_free(r->cur);
-	ctxs_free(r->pf[0]);
-	ctxs_free(r->pf[1]);
-	while (r->retired) {
-		struct res_ctxs *next = r->retired->next;
-		ctxs_free(r->retired);
-		r->retired = next;
-	}
-	struct res_pending *p = r->oldest;
-	while (p) {
-		struct res_pending *next = p->next;
-		for (struct res_waiter *wt = p->waiters; wt; wt = wt->next)
-			vd_pipeline_release(r->w, &wt->dest);
-		release_waiters(r, p);
-		free(p);
-		p = next;
-	}
+	if (r->mbox_ev)
+		event_free(r->mbox_ev);
+	/* Whatever came back unread is in the lists below too. */
+	if (r->mbox.efd >= 0)
+		(void)vd_rec_mbox_take(&r->mbox);
+	vd_rec_mbox_fini(&r->mbox);
+	pending_free_list(r, r->oldest);
+	pending_free_list(r, r->abandoned);
 	struct res_waiter *wt = r->free_waiters;
 	while (wt) {
 		struct res_waiter *next = wt->next;

@@ -1,13 +1,12 @@
 /*
- * Recursion through libunbound, inside the worker's event loop.
- *
- * Each worker owns two libunbound contexts on its libevent base: one that
- * validates (the default) and one that does not, for CD=1 queries (RFC
- * 4035 3.2.2: the client does its own validation and wants the data even
- * when it is bogus).  Identical misses in flight are coalesced: one
- * recursion per cache key, every waiter answered from its result.  The
- * number of outstanding recursions is bounded; past the bound the caller
- * answers explicitly.  Not thread safe: one vd_res per worker.
+ * A worker's recursions.  The libunbound contexts are the node's, shared
+ * by every worker (resolve/engine.h); what is the worker's stays here:
+ * identical misses in flight are coalesced, one recursion per cache key
+ * with every waiter answered from its result; results are normalised
+ * into the answer cache; waiters that wait too long are answered stale
+ * or SERVFAIL.  The number of outstanding recursions is bounded; past the
+ * bound the caller answers explicitly.  Not thread safe: one vd_res per
+ * worker, used on its loop.
  */
 #ifndef VD_RESOLVE_RESOLVE_H
 #define VD_RESOLVE_RESOLVE_H
@@ -22,22 +21,13 @@ struct vd_res;
 struct vd_worker;
 struct vd_settings;
 
-/* Creates the contexts with the options of st.  Returns NULL and a reason
- * in err on failure (bad root hints or trust anchor file...). */
+/* Sets up on the worker's loop, with the daemon's engine (w->daemon->rec).
+ * Returns NULL and a reason in err on failure. */
 struct vd_res *vd_res_create(struct vd_worker *w, const struct vd_settings *st,
 			     char *err, size_t errlen);
-/*
- * Replaces the libunbound contexts with fresh ones built from st, with
- * empty caches: libunbound has no call to forget one name, so a flush
- * renews the whole recursion state (and a reload applies changed recursion
- * options this way).  Recursions in flight finish on the old contexts and
- * answer their waiters, but their results are not stored.  Must run on
- * the worker's thread, from the event loop.  Returns 0 or -EINVAL (err).
- */
-int vd_res_renew(struct vd_res *r, const struct vd_settings *st, char *err,
-		 size_t errlen);
 
-/* Answers nobody: waiters are released. */
+/* Answers nobody: waiters are released.  The engine must be stopped
+ * first (vd_rec_destroy()), so that nothing comes back meanwhile. */
 void vd_res_destroy(struct vd_res *r);
 
 /*

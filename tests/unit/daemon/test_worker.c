@@ -1,8 +1,8 @@
 /*
  * src/daemon/worker.c: a worker's started flag is true before its thread
- * runs anything.  Other threads decide on it whether they may touch the
- * worker's loop themselves (vd_workers_renew_resolvers() does when it is
- * false), so a thread that runs while it still reads false races them.
+ * runs anything.  Other threads (status, health) decide on it whether the
+ * worker's loop runs, so a thread that runs while it still reads false
+ * is reported stopped while it serves.
  *
  * pthread_create is wrapped at link time (-Wl,--wrap): the wrapper
  * creates the thread, then waits until the worker's loop has run its

@@ -39,6 +39,7 @@
 #include "dns/dns.h"
 #include "dns/query.h"
 #include "pipeline/pipeline.h"
+#include "resolve/engine.h"
 #include "resolve/resolve.h"
 
 #include "../dns/pkt.h"
@@ -133,7 +134,10 @@ int ub_cancel(struct ub_ctx *ctx, int async_id)
 	return 0;
 }
 
-/* Calls back recursion i as libunbound would. */
+static struct event_base *fake_loop; /* the test worker's */
+
+/* Calls back recursion i as libunbound would, then lets the worker's
+ * loop take the result from its mailbox. */
 static inline void fake_fire(int i, int rcode, const void *packet, size_t len,
 			     int sec, const char *why_bogus)
 {
@@ -141,10 +145,9 @@ static inline void fake_fire(int i, int rcode, const void *packet, size_t len,
 	struct fake_call *c = &fake_ub.calls[i];
 	cr_assert(!c->fired && !c->cancelled, "recursion %d already ended", i);
 	c->fired = true;
-	rcu_read_lock();
 	c->cb(c->mydata, rcode, (void *)packet, (int)len, sec,
 	      (char *)why_bogus, 0);
-	rcu_read_unlock();
+	cr_assert_eq(event_base_loop(fake_loop, EVLOOP_NONBLOCK), 0);
 }
 
 /* ---- fake TCP connections ----------------------------------------- */
@@ -214,7 +217,11 @@ static inline void h_setup(void (*tweak)(struct vd_config *cfg))
 	h.w->daemon = &h.d;
 	h.w->base = event_base_new();
 	cr_assert_not_null(h.w->base);
+	fake_loop = h.w->base;
 	char err[256];
+	/* Inline: the engine runs on the test's thread and loop. */
+	h.d.rec = vd_rec_create(&h.d, h.w->base, err, sizeof(err));
+	cr_assert_not_null(h.d.rec, "%s", err);
 	h.w->res = vd_res_create(h.w, h.d.settings, err, sizeof(err));
 	cr_assert_not_null(h.w->res, "%s", err);
 
@@ -233,6 +240,7 @@ static inline void h_setup(void (*tweak)(struct vd_config *cfg))
 
 static inline void h_teardown(void)
 {
+	vd_rec_destroy(h.d.rec);
 	vd_res_destroy(h.w->res);
 	event_base_free(h.w->base);
 	free(h.w);

@@ -199,9 +199,15 @@ Test(prefetch_failure, cancel_clears_prefetching, .init = setup_default,
 					       h.d.settings->recursion_timeout_ns +
 					       VD_NS_PER_SEC);
 	rcu_read_unlock();
-	cr_assert_eq(fake_ub.n_cancels, 1);
 	cr_assert_eq(vd_res_outstanding(h.w->res), 0);
 	cr_assert_eq(prefetching(&hq), 0);
+	/* libunbound finishes the given-up work anyway: its late result
+	 * replaces nothing and answers nobody. */
+	struct pkt fresh;
+	h_reply(&fresh, "www.lab", 0, 300, ADDR2);
+	fake_fire(0, 0, fresh.b, fresh.len, 0, NULL);
+	cr_assert_eq(h_lookup(&hq)->meta.ttl, 3600, "not replaced");
+	cr_assert_eq(h_udp_count(), 0);
 }
 
 /* ---- every other path: one answer, one release -------------------- */
@@ -220,13 +226,19 @@ Test(waiters, timeout_answers_each_once, .init = setup_no_stale,
 					       h.d.settings->recursion_timeout_ns +
 					       VD_NS_PER_SEC);
 	rcu_read_unlock();
-	cr_assert_eq(fake_ub.n_cancels, 1);
 	cr_assert_eq(conn.answers, 1);
 	cr_assert_eq(conn.inflight, 0);
 	cr_assert_eq(h_rcode(conn.last), VD_DNS_RCODE_SERVFAIL);
 	cr_assert_eq(h_udp_count(), 1);
 	cr_assert_eq(h.w->stats.recursion_timeouts, 2);
 	cr_assert_eq(vd_res_outstanding(h.w->res), 0);
+	/* The result that comes after all answers nobody a second time. */
+	struct pkt reply;
+	h_reply(&reply, "www.lab", 0, 300, ADDR1);
+	fake_fire(0, 0, reply.b, reply.len, 0, NULL);
+	cr_assert_eq(conn.answers, 1);
+	cr_assert_eq(h_udp_count(), 0);
+	cr_assert_null(h_lookup(&hq), "a given-up result is not stored");
 }
 
 Test(waiters, renew_answers_from_the_old_context, .init = setup_default,
@@ -238,9 +250,7 @@ Test(waiters, renew_answers_from_the_old_context, .init = setup_default,
 	struct vd_reply_to tcp = h_tcp_dest(&conn), tcp2 = h_tcp_dest(&late);
 	cr_assert_eq(submit(&hq, &tcp), 0);
 	char err[128];
-	rcu_read_lock();
-	cr_assert_eq(vd_res_renew(h.w->res, h.d.settings, err, sizeof(err)), 0);
-	rcu_read_unlock();
+	cr_assert_eq(vd_rec_renew(h.d.rec, err, sizeof(err)), 0, "%s", err);
 	/* A flush happened: the next asker does not join the old recursion. */
 	cr_assert_eq(submit(&hq, &tcp2), 0);
 	cr_assert_eq(fake_ub.n_calls, 2);
@@ -258,6 +268,27 @@ Test(waiters, renew_answers_from_the_old_context, .init = setup_default,
 	cr_assert_eq(late.inflight, 0);
 	cr_assert_eq(h_rcode(late.last), VD_DNS_RCODE_NOERROR);
 	event_base_loop(h.w->base, EVLOOP_NONBLOCK); /* reap the old pair */
+}
+
+/* A flush renews the engine: what the old contexts still resolve answers
+ * its waiters but never re-enters the flushed answer cache. */
+Test(waiters, renew_keeps_old_results_out_of_the_cache,
+     .init = setup_default, .fini = teardown)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	struct vd_tcp_conn conn = {0};
+	struct vd_reply_to tcp = h_tcp_dest(&conn);
+	cr_assert_eq(submit(&hq, &tcp), 0);
+	char err[128];
+	cr_assert_eq(vd_rec_renew(h.d.rec, err, sizeof(err)), 0, "%s", err);
+	struct pkt reply;
+	h_reply(&reply, "www.lab", 0, 300, ADDR1);
+	fake_fire(0, 0, reply.b, reply.len, 0, NULL);
+	cr_assert_eq(conn.answers, 1);
+	cr_assert_eq(h_rcode(conn.last), VD_DNS_RCODE_NOERROR);
+	cr_assert_null(h_lookup(&hq), "stored from the renewed contexts");
+	event_base_loop(h.w->base, EVLOOP_NONBLOCK);
 }
 
 Test(waiters, destroy_releases_without_answer, .init = setup_default)
@@ -585,4 +616,54 @@ Test(cd, through_validating_context_plain_only_when_bogus,
 	cr_assert_eq(conn2.answers, 1);
 	cr_assert_eq(fake_ub.n_calls, 4, "no second recursion");
 	fake_fire(0, 0, reply.b, reply.len, 0, NULL); /* www.lab, any answer */
+}
+
+/* ---- 14: one recursion state for every worker --------------------- */
+
+/* Two workers' misses and CD=1 queries reach libunbound through the same
+ * context, so what one worker's recursion learns (delegations, keys,
+ * server state) serves the other; each result goes back to the worker
+ * whose client asked. */
+Test(shared, workers_share_one_context, .init = setup_no_stale,
+     .fini = teardown)
+{
+	struct vd_worker *w2 = calloc(1, sizeof(*w2));
+	cr_assert_not_null(w2);
+	w2->daemon = &h.d;
+	w2->base = h.w->base;
+	char err[256];
+	w2->res = vd_res_create(w2, h.d.settings, err, sizeof(err));
+	cr_assert_not_null(w2->res, "%s", err);
+
+	struct h_query a, b;
+	h_query(&a, "a.lab", 1, VD_DNS_F_RD);
+	h_query(&b, "b.lab", 2, VD_DNS_F_RD | VD_DNS_F_CD);
+	struct vd_tcp_conn c1 = {0}, c2 = {0};
+	struct vd_reply_to t1 = h_tcp_dest(&c1), t2 = h_tcp_dest(&c2);
+	cr_assert_eq(submit(&a, &t1), 0);
+	vd_tcp_conn_ref(&c2);
+	rcu_read_lock();
+	cr_assert_eq(vd_res_submit(w2->res, &b.q, b.key, b.key_len, b.hash,
+				   &t2),
+		     0);
+	rcu_read_unlock();
+	cr_assert_eq(fake_ub.n_calls, 2);
+	cr_assert_eq(fake_ub.calls[1].ctx, fake_ub.calls[0].ctx,
+		     "the second worker has contexts of its own");
+	cr_assert_eq(fake_ub.n_ctxs, 2, "one validating and one plain context "
+					 "for the node");
+
+	struct pkt ra, rb;
+	h_reply(&rb, "b.lab", 0, 300, ADDR2);
+	fake_fire(1, 0, rb.b, rb.len, 0, NULL);
+	cr_assert_eq(c2.answers, 1, "the second worker answered its client");
+	cr_assert_eq(c1.answers, 0);
+	cr_assert_eq(vd_res_outstanding(w2->res), 0);
+	cr_assert_eq(vd_res_outstanding(h.w->res), 1);
+	h_reply(&ra, "a.lab", 0, 300, ADDR1);
+	fake_fire(0, 0, ra.b, ra.len, 0, NULL);
+	cr_assert_eq(c1.answers, 1);
+	cr_assert_eq(c1.inflight + c2.inflight, 0);
+	vd_res_destroy(w2->res);
+	free(w2);
 }

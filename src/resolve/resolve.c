@@ -1,6 +1,8 @@
 #include "resolve/resolve.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,16 @@
  * limits the memory (one waiter is under 600 bytes).
  */
 #define RES_MAX_WAITERS_PER_MAX_RECURSION 16u
+/*
+ * Recursions and waiters past the bounds that only clients on the node's
+ * loopback may take.  The anycast health probe asks from loopback
+ * (anycast/health.c) and must find out whether recursion works, not
+ * whether the node is busy: shed like a client, an overloaded node would
+ * withdraw its VIP and push its load onto the next node, which then
+ * withdraws in turn.  Nothing from the wire has a loopback source (the
+ * kernel and the XDP program drop martians).
+ */
+#define RES_LOCAL_RESERVE 16u
 
 struct res_waiter {
 	struct res_waiter *next;
@@ -498,15 +510,29 @@ static struct res_pending *pending_new(struct vd_res *r,
 	return p;
 }
 
+static bool from_loopback(const struct vd_reply_to *d)
+{
+	if (d->peer.ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)&d->peer;
+		return (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (d->peer.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)&d->peer;
+		return IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
+	}
+	return false;
+}
+
 int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
 		  const uint8_t *key, size_t key_len, uint64_t hash,
 		  const struct vd_reply_to *dest)
 {
 	struct res_pending *p = pending_find(r, key, key_len, hash);
 	bool fresh = p == NULL;
-	if (fresh && r->outstanding >= r->max_outstanding)
+	unsigned reserve = from_loopback(dest) ? RES_LOCAL_RESERVE : 0;
+	if (fresh && r->outstanding >= r->max_outstanding + reserve)
 		return -EBUSY;
-	if (r->waiting >= r->max_waiting)
+	if (r->waiting >= r->max_waiting + reserve)
 		return -EBUSY;
 	if (fresh && key_len <= VD_DNS_KEY_HDR)
 		return -EINVAL;

@@ -38,6 +38,8 @@ void vd_res_destroy(struct vd_res *r);
  * at recursion-timeout), or is released unanswered by vd_res_destroy().
  * Returns -EBUSY when the bound on outstanding recursions or on waiting
  * clients is reached, or -ENOMEM; dest is then the caller's to answer.
+ * Clients on loopback (the health probe) have a small reserve past the
+ * bounds, so load shedding is not read as broken recursion.
  */
 int vd_res_submit(struct vd_res *r, const struct vd_dns_query *q,
 		  const uint8_t *key, size_t key_len, uint64_t hash,

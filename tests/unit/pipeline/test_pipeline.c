@@ -140,6 +140,40 @@ Test(limits, over_max_recursions_answered_and_counted, .fini = teardown)
 	cr_assert_eq(ca.inflight, 0);
 }
 
+/* The node's health probe asks from loopback: a full max-recursions must
+ * not shed it, or an overloaded node reads as broken and withdraws.
+ * Clients from elsewhere are still shed. */
+Test(limits, loopback_probe_not_shed, .fini = teardown)
+{
+	h_setup(one_recursion);
+	struct h_query a, probe, other;
+	h_query(&a, "www.lab", 1, VD_DNS_F_RD);
+	h_query(&probe, "canary.lab", 2, VD_DNS_F_RD);
+	h_query(&other, "mx.lab", 3, VD_DNS_F_RD);
+	struct vd_tcp_conn ca = {0}, cp = {0}, co = {0};
+	struct vd_reply_to ta = h_tcp_dest(&ca), tp = h_tcp_dest(&cp),
+			   to = h_tcp_dest(&co);
+	struct sockaddr_in lo = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	memcpy(&tp.peer, &lo, sizeof(lo));
+	tp.peer_len = sizeof(lo);
+	static uint8_t out[VD_DNS_MSG_MAX];
+	cr_assert_eq(handle(&a, &ta, out), 0);
+	cr_assert_eq(handle(&probe, &tp, out), 0, "the probe was shed");
+	cr_assert_eq(fake_ub.n_calls, 2);
+	size_t n = handle(&other, &to, out);
+	cr_assert_gt(n, 0);
+	cr_assert_eq(h_rcode(out), VD_DNS_RCODE_SERVFAIL);
+	cr_assert_eq(h.w->stats.over_limit, 1);
+	struct pkt reply;
+	h_reply(&reply, "canary.lab", 0, 300, ADDR1);
+	fake_fire(1, 0, reply.b, reply.len, 0, NULL);
+	cr_assert_eq(cp.answers, 1);
+	cr_assert_eq(h_rcode(cp.last), VD_DNS_RCODE_NOERROR);
+	fake_fire(0, VD_DNS_RCODE_SERVFAIL, NULL, 0, 0, NULL);
+	cr_assert_eq(ca.answers, 1);
+}
+
 /* 15: the failure answer of a name whose entry is still fresh is that
  * entry, as a normal answer (no EDE 3, its own TTL). */
 Test(failure_answer, fresh_entry_is_not_stale, .init = setup_default,

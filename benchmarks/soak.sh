@@ -9,7 +9,11 @@
 # the VIPs), adds a wildcard *.wild.lab. to its copy of the lab. zone, and:
 #   0. capacity: kxdpgun overload (SOAK_CAP_SECS) on the hit set from the
 #      lab's client, through the router: the socket path's answered/s
-#      (vipdnsd's XDP fast path is off: no xdp-interface);
+#      (vipdnsd's XDP fast path is off: no xdp-interface), the ceiling;
+#      then the rate it carries with the soak's own mix (SOAK_MISS_PCT %
+#      fresh misses), by bisection below that ceiling (SOAK_CAP_STEPS runs
+#      of SOAK_CAP_SECS each, "carried" = >= 99.9 % answered and <= 0.1 %
+#      SERVFAIL): the capacity the load is a share of;
 #   1. phase "clean": SOAK_MINUTES at SOAK_LOAD_PCT % of that rate, a mix of
 #      (100 - SOAK_MISS_PCT) % hits over the cached hit set and
 #      SOAK_MISS_PCT % misses, every one a name never asked before
@@ -54,7 +58,7 @@
 #   SOAK_MINUTES [10]   length of each phase;   SOAK_LOAD_PCT [80]
 #   SOAK_MISS_PCT [30]  share of misses;        SOAK_QPS []  fixed rate
 #                       instead of SOAK_LOAD_PCT % of the measured capacity
-#   SOAK_PHASES ["clean faults"]   SOAK_CAP_SECS [10]
+#   SOAK_PHASES ["clean faults"]   SOAK_CAP_SECS [10]   SOAK_CAP_STEPS [6]
 #   SOAK_WINDOW [60]    seconds per kxdpgun run (divides 60)
 #   SOAK_DROP_PCT [50]  drop rate of the XDP fault
 #   BENCH_GEN_CPU [0]  BENCH_RES_CPU [1]   BENCH_KEEP [0] keep the work dir
@@ -384,16 +388,42 @@ while read -r name type; do
   ip netns exec "$NS_CLIENT" dig +time=2 @"$VIP" "$name" "$type" >/dev/null || true
 done <"$WORK/hits.txt"
 NS_GEN=$NS_CLIENT SECS=2 kxdpgun_run warm 20000
+# mix_try QPS: CAP_SECS seconds of the soak's own mix (fresh misses
+# included) at QPS; true when the node answered at least 99.9% of it and
+# SERVFAILed at most 0.1%: a rate it carries, not one it sheds
+mix_try() {
+  local qps=$1 f="$WORK/cap-$1.txt" kx sent ans sf
+  gen_start "$f" $((qps * CAP_SECS)); gen_wait; NEXT_MISS=$(<"$f.next")
+  NS_GEN=$NS_CLIENT SECS=$CAP_SECS kxdpgun_run "cap-$qps" "$qps" "$f"
+  rm -f -- "$f"
+  kx=$WORK/cap-$qps.kx
+  sent=$(kx_field "$kx" sent) ans=$(kx_field "$kx" answered) sf=$(kx_field "$kx" SERVFAIL)
+  log "  mix at $qps qps: sent $sent, answered $ans, SERVFAIL $sf"
+  wait_route 30 || die "VIP unreachable after a capacity step"
+  ((sent > 0 && ans * 1000 >= sent * 999 && sf * 1000 <= sent))
+}
 if [[ -n $FIXED_QPS ]]; then
   QPS=$FIXED_QPS CAP=""
   log "rate fixed by SOAK_QPS: $QPS qps"
 else
+  # The hit-only overload rate is the ceiling; what the node carries with
+  # MISS_PCT % misses is found below it by bisection on the mix itself
+  # (a rate the hits allow but the misses do not is shed, not carried).
   log "capacity: kxdpgun overload ${CAP_SECS}s on the hit set (socket path, through the router)"
   NS_GEN=$NS_CLIENT SECS=$CAP_SECS kxdpgun_run capacity 5000000
-  CAP=$(awk '/total replies:/{gsub(/[()]/, "", $4); print $4; exit}' "$WORK/capacity.kx")
-  [[ $CAP =~ ^[0-9]+$ ]] && ((CAP > 0)) || { cat "$WORK/capacity.kx" >&2; die "no capacity figure"; }
+  HITCAP=$(awk '/total replies:/{gsub(/[()]/, "", $4); print $4; exit}' "$WORK/capacity.kx")
+  [[ $HITCAP =~ ^[0-9]+$ ]] && ((HITCAP > 0)) || { cat "$WORK/capacity.kx" >&2; die "no capacity figure"; }
+  wait_route 30 || die "VIP unreachable after the capacity test"
+  log "hit-only capacity $HITCAP answered/s; now the rate carried with $MISS_PCT% misses (${SOAK_CAP_STEPS:-6} steps)"
+  lo=0 hi=$HITCAP q=$((HITCAP / 4))
+  for ((step = 0; step < ${SOAK_CAP_STEPS:-6}; step++)); do
+    if mix_try "$q"; then lo=$q; else hi=$q; fi
+    if ((lo == 0)); then q=$((hi / 2)); else q=$(((lo + hi) / 2)); fi
+  done
+  ((lo > 0)) || die "no rate with $MISS_PCT% misses was carried (last tried $hi qps)"
+  CAP=$lo
   QPS=$((CAP * LOAD_PCT / 100))
-  log "capacity $CAP answered/s; soak rate $LOAD_PCT% = $QPS qps ($MISS_PCT% misses)"
+  log "capacity with $MISS_PCT% misses $CAP qps (first failing $hi); soak rate $LOAD_PCT% = $QPS qps"
 fi
 PER_WIN=$((QPS * WINDOW))
 wait_route 30 || die "VIP unreachable after the capacity test"

@@ -102,12 +102,7 @@ static void render_neighbor(FILE *out, size_t idx,
 	if (nb->carry6) {
 		fprintf(out, "\tipv6 {\n\t\timport none;\n"
 			     "\t\texport filter vd_export;\n");
-		if (nb->extended_next_hop)
-			/* RFC 8950: the IPv6 VIPs go out with this IPv4
-			 * session's own address as next hop. */
-			fprintf(out, "\t\textended next hop on;\n"
-				     "\t\tnext hop self;\n");
-		else if (nb->next_hop6[0])
+		if (nb->next_hop6[0])
 			fprintf(out, "\t\tnext hop address %s;\n",
 				nb->next_hop6);
 		else

@@ -119,8 +119,8 @@ int vd_anycast_neighbor_parse(const char *s, struct vd_anycast_neighbor *out,
 	if (n < 3 || strcmp(tok[1], "as") != 0)
 		return fail(why, "expected ADDR as ASN [multihop [TTL]] "
 				 "[source ADDR] [password SECRET] [hold S] "
-				 "[keepalive S] [bfd] [extended-next-hop] "
-				 "[next-hop6 ADDR] [v4|v6|dual]");
+				 "[keepalive S] [bfd] [next-hop6 ADDR] "
+				 "[v4|v6|dual]");
 	out->family = family_of(tok[0]);
 	if (!out->family)
 		return fail(why, "neighbour address is not an IP address");
@@ -165,7 +165,16 @@ int vd_anycast_neighbor_parse(const char *s, struct vd_anycast_neighbor *out,
 		} else if (!strcmp(k, "bfd")) {
 			out->bfd = true;
 		} else if (!strcmp(k, "extended-next-hop")) {
-			out->extended_next_hop = true;
+			/* Removed: BIRD sends the IPv6 routes of an IPv4
+			 * session with the IPv4-mapped next hop
+			 * ::ffff:a.b.c.d, which a router accepts and its
+			 * kernel refuses, failing the whole ECMP route. */
+			return fail(why, "extended-next-hop is gone: it "
+					 "announced IPv6 VIPs with an "
+					 "IPv4-mapped next hop routers cannot "
+					 "install; give next-hop6 ADDR (this "
+					 "node's IPv6 address on the link or "
+					 "tunnel)");
 		} else if (!strcmp(k, "next-hop6")) {
 			if (!arg || family_of(arg) != AF_INET6)
 				return fail(why, "next-hop6 needs an IPv6 "
@@ -188,19 +197,16 @@ int vd_anycast_neighbor_parse(const char *s, struct vd_anycast_neighbor *out,
 		return fail(why, "multihop with bfd needs source ADDR (BFD "
 				 "over several hops needs a fixed local "
 				 "address)");
-	bool six_over_four = out->extended_next_hop || out->next_hop6[0];
+	bool six_over_four = out->next_hop6[0] != '\0';
 	if (six_over_four && out->family != AF_INET)
-		return fail(why, "extended-next-hop and next-hop6 apply to "
-				 "IPv4 sessions");
-	if (out->extended_next_hop && out->next_hop6[0])
-		return fail(why, "use extended-next-hop or next-hop6, not both");
+		return fail(why, "next-hop6 applies to IPv4 sessions");
 	if (!fam_given) {
 		out->carry4 = out->family == AF_INET;
 		out->carry6 = out->family == AF_INET6 || six_over_four;
 	}
 	if (out->carry6 && out->family == AF_INET && !six_over_four)
 		return fail(why, "IPv6 over an IPv4 session needs "
-				 "extended-next-hop or next-hop6");
+				 "next-hop6 ADDR");
 	if (out->carry4 && out->family == AF_INET6)
 		return fail(why, "IPv4 routes over an IPv6 session are not "
 				 "supported; add an IPv4 neighbour");

@@ -31,12 +31,12 @@ struct vd_anycast_vip {
  *   hold SECONDS           hold time (3..65535; keepalive defaults to 1/3)
  *   keepalive SECONDS
  *   bfd                    BFD on the session (BIRD's protocol bfd)
- *   extended-next-hop      IPv4 session: also carry the IPv6 VIPs, with an
- *                          IPv4 next hop (RFC 8950 extended next hop)
  *   next-hop6 ADDR         IPv4 session: also carry the IPv6 VIPs, with
- *                          this IPv6 next hop (plain MP-BGP)
+ *                          this IPv6 next hop (MP-BGP, RFC 4760)
  *   v4 | v6 | dual         address families to carry (default: the
- *                          neighbour's own; dual with either option above)
+ *                          neighbour's own; dual with next-hop6)
+ * (extended-next-hop, which sent IPv6 VIPs with an IPv4-mapped next hop,
+ * is refused with a reason that points to next-hop6.)
  */
 struct vd_anycast_neighbor {
 	int family;
@@ -48,7 +48,6 @@ struct vd_anycast_neighbor {
 	char password[80];
 	unsigned hold, keepalive; /* 0 = BIRD's defaults */
 	bool bfd;
-	bool extended_next_hop;
 	char next_hop6[INET6_ADDRSTRLEN];
 	bool carry4, carry6;
 };

@@ -328,8 +328,8 @@ static const struct opt options[] = {
 	 LIST(bgp_neighbors, n_bgp_neighbors), .def = "",
 	 .max = VD_CONFIG_MAX_LIST, .check = check_bgp_neighbor,
 	 .doc = "ADDR as ASN [multihop [TTL]] [source ADDR] [password S] "
-		"[hold S] [keepalive S] [bfd] [extended-next-hop | next-hop6 "
-		"ADDR] [v4|v6|dual]; repeatable."},
+		"[hold S] [keepalive S] [bfd] [next-hop6 ADDR] [v4|v6|dual]; "
+		"repeatable. IPv6 VIPs over an IPv4 session need next-hop6."},
 	{.name = "bird-socket", .type = OPT_STRING, FIELD(bird_socket),
 	 .def = "/run/bird/bird.ctl",
 	 .max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1,

@@ -78,11 +78,10 @@ static void check_neighbor(const char *s)
 	FUZZ_CHECK(nb.keepalive <= 65535);
 	FUZZ_CHECK(!nb.hold || !nb.keepalive || nb.keepalive * 3 <= nb.hold);
 	FUZZ_CHECK(!(nb.multihop && nb.bfd) || nb.source[0]);
-	FUZZ_CHECK(!(nb.extended_next_hop && nb.next_hop6[0]));
 	FUZZ_CHECK(nb.carry4 || nb.carry6);
 	FUZZ_CHECK(!(nb.carry4 && nb.family == AF_INET6));
 	if (nb.carry6 && nb.family == AF_INET)
-		FUZZ_CHECK(nb.extended_next_hop || nb.next_hop6[0]);
+		FUZZ_CHECK(nb.next_hop6[0]);
 	/* The password lands inside a double-quoted BIRD string. */
 	size_t pw = strnlen(nb.password, sizeof(nb.password));
 	FUZZ_CHECK(pw < sizeof(nb.password));

@@ -54,12 +54,16 @@ bgp-router-id = 192.0.2.5
 bgp-local-as = 4200000001
 bgp-neighbor = 192.0.2.1 as 64500 bfd hold 9 keepalive 3 password s3cr.t next-hop6 2001:db8:c::5
 bgp-neighbor = 2001:db8:c::1 as 64500 multihop 3 bfd source 2001:db8:c::5
-bgp-neighbor = 198.51.100.77 as 64501 multihop extended-next-hop
+bgp-neighbor = 198.51.100.77 as 64501 multihop next-hop6 2001:db8:c::5
 bird-announce-file = $VDLAB_DIR/node1/bird-announce.conf
 EOF
 "$VIPDNSD" -c "$WORK/many.conf" --bird-config >"$WORK/many.bird" 2>"$WORK/many.err"
-check "vipdnsd --bird-config renders v4/v6, MD5, BFD, multihop, extended next hop" \
-  grep -q 'extended next hop on' "$WORK/many.bird"
+check "vipdnsd --bird-config renders v4/v6, MD5, BFD, multihop, IPv6 next hop over IPv4" \
+  grep -q 'next hop address 2001:db8:c::5' "$WORK/many.bird"
+check "no IPv4-mapped next hops (extended next hop) in the rendering" \
+  bash -c "! grep -q 'extended next hop' '$WORK/many.bird'"
+OUT=$("$VIPDNSD" -c <(sed 's/multihop next-hop6 2001:db8:c::5/multihop extended-next-hop/' "$WORK/many.conf") -t 2>&1 || true)
+check "extended-next-hop is refused, pointing to next-hop6" grep -q 'next-hop6' <<<"$OUT"
 check "that config parses (bird -p)" bird -p -c "$WORK/many.bird"
 OUT=$("$VIPDNSD" -c <(sed 's/ source 2001:db8:c::5//' "$WORK/many.conf") -t 2>&1)
 check "multihop + bfd without source is rejected" grep -q 'needs source' <<<"$OUT"

@@ -37,7 +37,7 @@ Test(anycast_parse, neighbor_options)
 	cr_assert_eq(vd_anycast_neighbor_parse(
 			     "192.0.2.1 as 64500 multihop 2 source 192.0.2.5 "
 			     "password abc hold 9 keepalive 3 bfd "
-			     "extended-next-hop",
+			     "next-hop6 2001:db8::5",
 			     &n, &why),
 		     0, "%s", why);
 	cr_assert_eq(n.remote_as, 64500);
@@ -45,7 +45,8 @@ Test(anycast_parse, neighbor_options)
 	cr_assert_str_eq(n.source, "192.0.2.5");
 	cr_assert_str_eq(n.password, "abc");
 	cr_assert(n.hold == 9 && n.keepalive == 3);
-	cr_assert(n.carry4 && n.carry6 && n.extended_next_hop);
+	cr_assert(n.carry4 && n.carry6);
+	cr_assert_str_eq(n.next_hop6, "2001:db8::5");
 
 	cr_assert_eq(vd_anycast_neighbor_parse("2001:db8::1 as 4200000000",
 					       &n, &why), 0);
@@ -64,7 +65,9 @@ Test(anycast_parse, neighbor_options)
 		"192.0.2.1 as 1 password a\"b",       /* quote */
 		"192.0.2.1 as 1 multihop bfd",        /* BFD multihop, no source */
 		"192.0.2.1 as 1 source 2001:db8::1",  /* wrong family */
-		"2001:db8::1 as 1 extended-next-hop", /* v6 session */
+		"2001:db8::1 as 1 next-hop6 2001:db8::5", /* v6 session */
+		/* IPv4-mapped next hops: routers refuse them (issue 9) */
+		"192.0.2.1 as 1 extended-next-hop",
 		"192.0.2.1 as 1 v6",                  /* v6 over v4, no next hop */
 		"192.0.2.1 as 1 frobnicate",
 	};

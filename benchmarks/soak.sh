@@ -124,6 +124,9 @@ cleanup() {
     [[ -n $pid ]] && wait "$pid" 2>/dev/null || true
   done
   if ((KEEP)) && [[ -n ${NODE1_LOG:-} && -f ${NODE1_LOG:-} ]]; then
+    # stopped first, so the kept log has its shutdown too (with an ASan
+    # build: LeakSanitizer's report)
+    "$LAB" resolver-stop 1 >/dev/null 2>&1 || true
     cp -- "$NODE1_LOG" "$WORK/vipdnsd.log" 2>/dev/null || true
     cp -- "$VDLAB_DIR/node1/bird.log" "$WORK/bird-node1.log" 2>/dev/null || true
   fi

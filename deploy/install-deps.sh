@@ -18,6 +18,8 @@ packages=(
   # operations tests: promtool (metrics format), the status page in a
   # headless browser, HTTP scrapes, certificates for cluster TLS
   prometheus chromium curl openssl
+  # deploy: systemd-analyze verify on the shipped units
+  systemd
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -831,6 +831,19 @@ bool vd_anycast_daemon_begin_stop(struct vd_daemon *d)
 	return true;
 }
 
+bool vd_anycast_daemon_checked(struct vd_daemon *d)
+{
+	struct vd_anycast *a = d->anycast;
+	if (!a)
+		return true;
+	pthread_mutex_lock(&a->lock);
+	bool all = true;
+	for (size_t i = 0; i < a->n_vips; i++)
+		all = all && a->vips[i].checks_ok + a->vips[i].checks_fail > 0;
+	pthread_mutex_unlock(&a->lock);
+	return all;
+}
+
 bool vd_anycast_daemon_stop_done(struct vd_daemon *d)
 {
 	struct vd_anycast *a = d->anycast;

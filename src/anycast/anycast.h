@@ -50,6 +50,9 @@ void vd_anycast_daemon_reload(struct vd_daemon *d);
  * keeps ticking until vd_anycast_daemon_stop_done()), else false. */
 bool vd_anycast_daemon_begin_stop(struct vd_daemon *d);
 bool vd_anycast_daemon_stop_done(struct vd_daemon *d);
+/* True once every VIP has had a health check (whatever its result), or
+ * when anycast is off: the point from which the node's state is known. */
+bool vd_anycast_daemon_checked(struct vd_daemon *d);
 /* Withdraws everything, removes the VIPs, stops the thread.  NULL-safe
  * (anycast off). */
 void vd_anycast_daemon_stop(struct vd_daemon *d);

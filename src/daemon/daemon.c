@@ -14,6 +14,7 @@
 #include "anycast/anycast.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "daemon/notify.h"
 #include "daemon/privs.h"
 #include "resolve/engine.h"
 #include "vd_build.h"
@@ -317,6 +318,28 @@ void vd_daemon_signal_set(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
+/*
+ * WATCHDOG=1 every half interval while this loop and every worker loop
+ * tick; a worker stuck in a callback for a whole interval stops the pings
+ * and systemd restarts the node (which withdraws its VIP).
+ */
+static void notify_watchdog(struct vd_daemon *d, uint64_t interval_ns,
+			    uint64_t *last)
+{
+	uint64_t now = vd_now_ns();
+	if (!interval_ns || now - *last < interval_ns / 2)
+		return;
+	for (unsigned i = 0; i < d->n_workers; i++)
+		if (!vd_worker_alive(d->workers[i], now, interval_ns / 2)) {
+			vd_log(VD_LOG_WARNING, "worker %u loop stalled: no "
+					       "watchdog ping", i);
+			*last = now;
+			return;
+		}
+	*last = now;
+	(void)vd_notify("WATCHDOG=1");
+}
+
 int vd_daemon_run(struct vd_daemon *d)
 {
 	int erc = vd_rec_start(d->rec);
@@ -342,6 +365,13 @@ int vd_daemon_run(struct vd_daemon *d)
 	}
 	vd_log(VD_LOG_NOTICE, "vipdnsd %s ready", VD_VERSION);
 	handoff_open(true);
+	/* systemd: ready once the listeners are up and, with anycast, every
+	 * VIP has had its first health check (until then BIRD announces
+	 * nothing anyway); a unit ordered after vipdnsd then finds a node
+	 * whose state is known. */
+	bool notified_ready = false;
+	uint64_t watchdog_ns = vd_notify_watchdog_ns();
+	uint64_t last_ping = 0;
 
 	sigset_t set;
 	vd_daemon_signal_set(&set);
@@ -355,6 +385,7 @@ int vd_daemon_run(struct vd_daemon *d)
 			 * signal stops at once. */
 			if (!draining && vd_anycast_daemon_begin_stop(d)) {
 				draining = true;
+				(void)vd_notify("STOPPING=1\nSTATUS=draining");
 				continue;
 			}
 			vd_log(VD_LOG_NOTICE, "signal %d: stopping", sig);
@@ -371,7 +402,13 @@ int vd_daemon_run(struct vd_daemon *d)
 			vd_log(VD_LOG_NOTICE, "drained: stopping");
 			break;
 		}
+		if (!notified_ready && vd_anycast_daemon_checked(d)) {
+			notified_ready = true;
+			(void)vd_notify("READY=1\nSTATUS=serving");
+		}
+		notify_watchdog(d, watchdog_ns, &last_ping);
 	}
+	(void)vd_notify("STOPPING=1\nSTATUS=stopping");
 	handoff_open(false); /* waiting requesters give up */
 	for (unsigned i = 0; i < d->n_workers; i++)
 		vd_worker_request_stop(d->workers[i]);

@@ -22,6 +22,7 @@
 #include "control/server.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
+#include "daemon/notify.h"
 #include "metrics/metrics.h"
 #include "vd_build.h"
 
@@ -159,6 +160,9 @@ int main(int argc, char **argv)
 	vd_log(VD_LOG_NOTICE, "starting with %s",
 	       path ? path : "built-in defaults (no config file)");
 	rcu_register_thread();
+	if (vd_notify_init())
+		vd_log(VD_LOG_INFO, "systemd notification socket in use%s",
+		       vd_notify_watchdog_ns() ? ", watchdog on" : "");
 	struct vd_daemon *d = calloc(1, sizeof(*d));
 	struct vd_ctl *ctl = NULL;
 	struct vd_metrics *metrics = NULL;

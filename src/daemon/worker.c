@@ -18,6 +18,24 @@
 /* A stopping worker answers what it already took for at most this long. */
 #define WORKER_DRAIN_MS 2000
 
+/* The loop notes it runs this often (vd_worker_alive()). */
+#define WORKER_ALIVE_MS 250
+
+static void alive_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct vd_worker *w = arg;
+	(void)fd;
+	(void)what;
+	atomic_store_explicit(&w->alive_ns, vd_now_ns(), memory_order_relaxed);
+}
+
+bool vd_worker_alive(const struct vd_worker *w, uint64_t now_ns,
+		     uint64_t max_age_ns)
+{
+	uint64_t t = atomic_load_explicit(&w->alive_ns, memory_order_relaxed);
+	return atomic_load(&w->started) && t && now_ns - t <= max_age_ns;
+}
+
 const struct vd_settings *vd_worker_settings(const struct vd_worker *w)
 {
 	return rcu_dereference(w->daemon->settings);
@@ -43,6 +61,13 @@ struct vd_worker *vd_worker_new(struct vd_daemon *d, unsigned id,
 	w->res = vd_res_create(w, st, err, errlen);
 	if (!w->res)
 		goto fail;
+	w->alive_timer = event_new(w->base, -1, EV_PERSIST, alive_tick, w);
+	struct timeval every = {.tv_sec = 0,
+				.tv_usec = WORKER_ALIVE_MS * 1000};
+	if (!w->alive_timer || event_add(w->alive_timer, &every) != 0) {
+		snprintf(err, errlen, "cannot arm the liveness timer");
+		goto fail;
+	}
 	const struct vd_config *cfg = &st->cfg;
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		if (w->n_udp >= VD_WORKER_MAX_SOCKETS) {
@@ -80,6 +105,7 @@ static void *worker_main(void *arg)
 {
 	struct vd_worker *w = arg;
 	rcu_register_thread();
+	atomic_store(&w->alive_ns, vd_now_ns());
 	event_base_dispatch(w->base);
 	vd_udp_thread_fini();
 	rcu_unregister_thread();
@@ -168,6 +194,8 @@ void vd_worker_free(struct vd_worker *w)
 		vd_tcp_listener_free(w->tcp[i]);
 	if (w->stop_timer)
 		event_free(w->stop_timer);
+	if (w->alive_timer)
+		event_free(w->alive_timer);
 	if (w->base)
 		event_base_free(w->base);
 	pthread_mutex_destroy(&w->run_lock);

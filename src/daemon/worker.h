@@ -47,6 +47,8 @@ struct vd_worker {
 	unsigned n_tcp;
 	struct vd_tcp_lru tcp_lru; /* open TCP connections, LRU order */
 	struct event *stop_timer;
+	struct event *alive_timer;
+	_Atomic uint64_t alive_ns; /* the loop's last tick (vd_worker_alive) */
 	uint64_t stop_deadline_ns;
 	_Atomic bool stopping; /* read by the anycast health thread */
 	struct vd_stats stats;
@@ -62,6 +64,10 @@ int vd_worker_start(struct vd_worker *w);
 /* Thread safe: stop reading, answer what was taken, end the loop. */
 void vd_worker_request_stop(struct vd_worker *w);
 void vd_worker_join(struct vd_worker *w);
+/* True when w runs and its loop ticked within max_age_ns of now_ns: a
+ * loop stuck in one callback stops ticking.  Thread safe. */
+bool vd_worker_alive(const struct vd_worker *w, uint64_t now_ns,
+		     uint64_t max_age_ns);
 /* Joins if needed, then frees.  NULL-safe. */
 void vd_worker_free(struct vd_worker *w);
 

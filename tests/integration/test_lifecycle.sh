@@ -94,4 +94,31 @@ zrc=0; wait "$zpid" || zrc=$?
 check "zero-config exit status after SIGTERM is 0 (got $zrc)" test "$zrc" = 0
 if ((N_FAIL)); then sed 's/^/    zc.log | /' "$WORK/zc.log" | tail -n 20; fi
 
+section "systemd notifications (Type=notify, watchdog)"
+# notify_recv.py stands in for systemd: it logs what vipdnsd sends and,
+# the moment READY=1 comes, checks that queries are already answered.
+sd_notify_lifecycle() {
+  local nlog=$WORK/notify.log npid vpid vrc
+  : >"$nlog"
+  ip netns exec "$ZC" python3 "$(dirname "$0")/notify_recv.py" "$WORK/notify.sock" "$nlog" 127.0.0.1 &
+  npid=$!
+  EXTRA_PIDS+=("$npid")
+  wait_for 5 test -S "$WORK/notify.sock" || true
+  NOTIFY_SOCKET=$WORK/notify.sock WATCHDOG_USEC=1000000 \
+    ip netns exec "$ZC" "$VIPDNSD" </dev/null >"$WORK/zc-notify.log" 2>&1 &
+  vpid=$!
+  EXTRA_PIDS+=("$vpid")
+  check "READY=1 sent within 10 s" wait_for 10 grep -q '^[0-9.]* READY=1$' "$nlog"
+  check "answering when it said READY=1" wait_for 3 grep -q 'ANSWERED_AT_READY=1' "$nlog"
+  watchdog_pings() { (($(grep -c ' WATCHDOG=1$' "$nlog") >= 3)); }
+  check "WATCHDOG=1 pings at half of WATCHDOG_USEC (3 within 3 s)" wait_for 3 watchdog_pings
+  kill -TERM "$vpid"
+  vrc=0; wait "$vpid" || vrc=$?
+  check "STOPPING=1 sent on SIGTERM" grep -q ' STOPPING=1$' "$nlog"
+  check "exit status 0 (got $vrc)" test "$vrc" = 0
+  kill "$npid" 2>/dev/null; wait "$npid" 2>/dev/null || true
+  if ((N_FAIL)); then sed 's/^/    notify.log | /' "$nlog"; fi
+}
+vd_only "sd_notify READY / WATCHDOG / STOPPING" sd_notify_lifecycle
+
 finish

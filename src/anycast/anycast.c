@@ -252,6 +252,46 @@ static void parse_protocols(struct vd_anycast *a, char *text)
 
 /* ------------------------------------------------------------ the thread */
 
+/*
+ * The canaries vote "any": the node's recursion works when one of them
+ * resolves.  With "all", one canary zone whose servers die would fail
+ * every node's check at once and the whole fleet would withdraw, taking
+ * DNS away from every customer for one zone's outage; canaries in
+ * independent zones tell "my recursion is broken" (all fail) from "that
+ * zone is dead" (one fails).  why names the first pass and every failure.
+ */
+static bool canaries_pass(const struct vd_anycast_vip *vip, uint16_t port,
+			  const struct vd_anycast_canary *canaries, size_t n,
+			  unsigned timeout, char *why, size_t whylen)
+{
+	char ok_why[192] = "", failed[192] = "";
+	size_t flen = 0;
+	bool any = n == 0;
+	/* All are asked, so the status shows a dead canary zone even while
+	 * another one passes. */
+	for (size_t c = 0; c < n; c++) {
+		char r[192];
+		if (vd_anycast_probe(vip, port, &canaries[c], timeout, r,
+				     sizeof(r)) == 0) {
+			if (!any)
+				snprintf(ok_why, sizeof(ok_why), "%s", r);
+			any = true;
+		} else if (flen < sizeof(failed)) {
+			int k = snprintf(failed + flen, sizeof(failed) - flen,
+					 "%s%s", flen ? "; " : "", r);
+			if (k > 0)
+				flen += (size_t)k;
+		}
+	}
+	if (any && flen)
+		snprintf(why, whylen, "%s (failed: %s)", ok_why, failed);
+	else if (any)
+		snprintf(why, whylen, "%s", ok_why);
+	else
+		snprintf(why, whylen, "%s", failed);
+	return any;
+}
+
 static void probe_all(struct vd_anycast *a)
 {
 	struct vd_daemon *d = a->d;
@@ -302,9 +342,9 @@ static void probe_all(struct vd_anycast *a)
 			snprintf(why, sizeof(why), "XDP program not attached");
 			ok = false;
 		}
-		for (size_t c = 0; ok && c < n_canaries; c++)
-			ok = vd_anycast_probe(&vips[i], ports[i], &canaries[c],
-					      timeout, why, sizeof(why)) == 0;
+		if (ok)
+			ok = canaries_pass(&vips[i], ports[i], canaries,
+					   n_canaries, timeout, why, sizeof(why));
 
 		pthread_mutex_lock(&a->lock);
 		struct vip_state *v = &a->vips[i];

@@ -361,7 +361,8 @@ static const struct opt options[] = {
 	 .max = VD_CONFIG_MAX_LIST, .check = check_canary,
 	 .doc = "NAME [TYPE] resolved through each VIP every check; a "
 		"leading *. asks a fresh random label (proves recursion, not "
-		"the cache). Repeatable; none = \". NS\"."},
+		"the cache). Repeatable: the check passes when any canary "
+		"resolves (give names in independent zones); none = \". NS\"."},
 	{.name = "drain-timeout", .type = OPT_UINT, FIELD(drain_timeout),
 	 .def = "30", .min = 1, .max = 3600,
 	 .doc = "Seconds a drain waits for traffic to stop before SIGTERM "

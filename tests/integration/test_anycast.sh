@@ -187,6 +187,22 @@ echo "figure: BIRD stop -> route gone ${ms} ms, back ${ms2} ms after start; $(ca
 check "no black-holing across the BIRD restart (lost <= 1%)" \
   eval "(( $(load_field "$WORK/bird.out" lost) * 100 <= $(load_field "$WORK/bird.out" sent) ))"
 
+section "one dead canary zone does not withdraw the node"
+# Every node asks the same canaries: had each to pass, one canary zone's
+# servers dying would withdraw the whole fleet at once.  A second canary
+# under dead.example. (its servers' packets blackholed) fails every
+# check; the *.lab. one still passes, so node1 stays announced and says
+# which canary failed.
+cp "$NODE1_CONF" "$WORK/node1.conf.bak"
+echo "health-canary = *.dead.example. A" >>"$NODE1_CONF"
+kill -HUP "$(node_pid 1)"
+dead_reported() { grep -q 'vip 203.0.113.1/32: announced.*failed: .*dead\.example' <<<"$(ctl 1 bird)"; }
+check "node1 reports the dead canary and stays announced" wait_for 15 dead_reported
+sleep 2 # health-fall (2) checks of 500 ms and more: a withdraw would show
+check "after several more checks node1 is still in the ECMP set (router has: $(paths))" all_paths
+cp "$WORK/node1.conf.bak" "$NODE1_CONF"
+kill -HUP "$(node_pid 1)"
+
 section "operator state"
 check "bird command reports per-VIP state" grep -q 'vip 203.0.113.1/32: announced' <<<"$(ctl 1 bird)"
 

@@ -57,6 +57,7 @@ struct vip_state {
 	char last[192];     /* last probe result */
 	bool announced;     /* as BIRD was last told successfully */
 	bool gshut;
+	bool degraded;      /* announced while unhealthy (health-degrade) */
 };
 
 struct session {
@@ -77,6 +78,7 @@ struct vd_anycast {
 	struct vd_anycast_canary canaries[VD_CONFIG_MAX_LIST];
 	size_t n_canaries;
 	unsigned interval_ms, timeout_ms, rise, fall, lifetime;
+	bool degrade; /* health-degrade set: unhealthy VIPs stay, worse */
 	unsigned drain_timeout_s, quiet_ms, gshut_ms;
 	char ifname[VD_CONFIG_STR_MAX];
 	char bird_socket[VD_CONFIG_STR_MAX];
@@ -148,6 +150,11 @@ static void load_params(struct vd_anycast *a, const struct vd_config *cfg)
 	a->timeout_ms = cfg->health_timeout_ms;
 	a->rise = cfg->health_rise;
 	a->fall = cfg->health_fall;
+	struct vd_anycast_degrade dg;
+	const char *dwhy = NULL;
+	a->degrade = vd_anycast_degrade_parse(cfg->health_degrade, &dg,
+					      &dwhy) == 0 &&
+		     dg.kind != VD_ANYCAST_DEGRADE_OFF;
 	a->drain_timeout_s = cfg->drain_timeout;
 	a->quiet_ms = cfg->drain_quiet_ms;
 	a->gshut_ms = cfg->drain_gshut_ms;
@@ -191,11 +198,11 @@ static void bird_socket_of(struct vd_anycast *a, char out[VD_CONFIG_STR_MAX])
  * Called without the lock.  0 when BIRD took it. */
 static int bird_apply(struct vd_anycast *a, const struct vd_anycast_vip *vips,
 		      size_t n, const bool *announce, const bool *drain,
-		      char *err, size_t errlen)
+		      const bool *degraded, char *err, size_t errlen)
 {
 	char reply[1024];
 	int rc = vd_anycast_bird_write_announce(a->announce_file, vips, n,
-						announce, drain);
+						announce, drain, degraded);
 	if (rc != 0) {
 		snprintf(err, errlen, "%.120s: %.60s", a->announce_file, strerror(-rc));
 		return rc;
@@ -382,7 +389,7 @@ static void probe_all(struct vd_anycast *a)
 static void reconcile(struct vd_anycast *a)
 {
 	struct vd_anycast_vip vips[MAX_VIPS];
-	bool announce[MAX_VIPS], drain[MAX_VIPS];
+	bool announce[MAX_VIPS], drain[MAX_VIPS], degraded[MAX_VIPS];
 	bool change = false;
 	uint64_t now = vd_now_ns();
 	size_t n;
@@ -399,10 +406,16 @@ static void reconcile(struct vd_anycast *a)
 	for (size_t i = 0; i < n; i++) {
 		const struct vip_state *v = &a->vips[i];
 		vips[i] = v->vip;
-		announce[i] = v->healthy && a->phase != DRAIN_WITHDRAWN;
+		/* Degraded: unhealthy, still announced, worse; a VIP never
+		 * checked yet stays withdrawn (rise has not been seen). */
+		degraded[i] = a->degrade && !v->healthy &&
+			      v->checks_ok + v->checks_fail > 0;
+		announce[i] = (v->healthy || degraded[i]) &&
+			      a->phase != DRAIN_WITHDRAWN;
 		drain[i] = a->phase == DRAIN_GSHUT;
 		change |= announce[i] != v->announced ||
-			  (announce[i] && drain[i] != v->gshut);
+			  (announce[i] && drain[i] != v->gshut) ||
+			  (announce[i] && degraded[i] != v->degraded);
 	}
 	change |= a->dirty;
 	pthread_mutex_unlock(&a->lock);
@@ -410,22 +423,28 @@ static void reconcile(struct vd_anycast *a)
 		return;
 
 	char err[256] = "";
-	int rc = bird_apply(a, vips, n, announce, drain, err, sizeof(err));
+	int rc = bird_apply(a, vips, n, announce, drain, degraded, err,
+			    sizeof(err));
 
 	pthread_mutex_lock(&a->lock);
 	if (rc == 0) {
 		for (size_t i = 0; i < n; i++) {
 			struct vip_state *v = &a->vips[i];
 			if (announce[i] != v->announced ||
-			    (announce[i] && drain[i] != v->gshut))
-				vd_log(VD_LOG_NOTICE, "anycast: %s %s%s",
+			    (announce[i] && drain[i] != v->gshut) ||
+			    (announce[i] && degraded[i] != v->degraded))
+				vd_log(VD_LOG_NOTICE, "anycast: %s %s%s%s",
 				       v->vip.prefix_str,
 				       announce[i] ? "announced" : "withdrawn",
 				       announce[i] && drain[i]
 					       ? " with GRACEFUL_SHUTDOWN"
+					       : "",
+				       announce[i] && degraded[i]
+					       ? " degraded (health-degrade)"
 					       : "");
 			v->announced = announce[i];
 			v->gshut = announce[i] && drain[i];
+			v->degraded = announce[i] && degraded[i];
 		}
 		a->dirty = false;
 		a->bird_ok = true;
@@ -581,11 +600,12 @@ static void state_text(struct vd_anycast *a, struct evbuffer *out)
 	for (size_t i = 0; i < a->n_vips; i++) {
 		const struct vip_state *v = &a->vips[i];
 		evbuffer_add_printf(out,
-				    "vip %s: %s%s, health %s (%u ok / %u "
+				    "vip %s: %s%s%s, health %s (%u ok / %u "
 				    "failed in a row), last check: %s\n",
 				    v->vip.prefix_str,
 				    v->announced ? "announced" : "withdrawn",
 				    v->gshut ? " (graceful shutdown)" : "",
+				    v->degraded ? " (degraded)" : "",
 				    v->healthy ? "up" : "down", v->ok_run,
 				    v->fail_run, v->last);
 	}
@@ -739,13 +759,15 @@ int vd_anycast_daemon_init(struct vd_daemon *d, const struct vd_config *cfg,
 	write_bird_config(a, cfg);
 	bool none[MAX_VIPS] = {false};
 	char err[256];
-	if (bird_apply(a, &a->vips[0].vip, 0, none, none, err, sizeof(err)) != 0) {
+	if (bird_apply(a, &a->vips[0].vip, 0, none, none, none, err,
+		       sizeof(err)) != 0) {
 		/* the include must exist for BIRD to start at all */
 		struct vd_anycast_vip tmp[MAX_VIPS];
 		for (size_t i = 0; i < a->n_vips; i++)
 			tmp[i] = a->vips[i].vip;
 		if (vd_anycast_bird_write_announce(a->announce_file, tmp,
-						   a->n_vips, none, none) != 0) {
+						   a->n_vips, none, none,
+						   none) != 0) {
 			vd_log(VD_LOG_CRIT, "anycast: cannot write %s",
 			       a->announce_file);
 			return -EIO;
@@ -938,7 +960,7 @@ void vd_anycast_daemon_stop(struct vd_daemon *d)
 		any |= a->vips[i].announced;
 	}
 	char err[256];
-	if (any && bird_apply(a, vips, a->n_vips, none, none, err,
+	if (any && bird_apply(a, vips, a->n_vips, none, none, none, err,
 			      sizeof(err)) != 0)
 		vd_log(VD_LOG_WARNING, "anycast: final withdraw: %s", err);
 	if (a->nl.fd >= 0)

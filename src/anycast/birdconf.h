@@ -38,16 +38,18 @@ int vd_anycast_bird_render(FILE *out, const struct vd_config *cfg,
 			   const char *source, char *err, size_t errlen);
 
 /* Writes the announce include: VIP i is announced when announce[i], with
- * the GRACEFUL_SHUTDOWN community when also drain[i]. */
+ * the GRACEFUL_SHUTDOWN community when also drain[i], made worse by
+ * health-degrade when also degraded[i]. */
 void vd_anycast_bird_render_announce(FILE *out,
 				     const struct vd_anycast_vip *vips,
 				     size_t n, const bool *announce,
-				     const bool *drain);
+				     const bool *drain, const bool *degraded);
 
 /* Renders into path atomically (temporary file + rename).  0 or -errno. */
 int vd_anycast_bird_write_announce(const char *path,
 				   const struct vd_anycast_vip *vips, size_t n,
-				   const bool *announce, const bool *drain);
+				   const bool *announce, const bool *drain,
+				   const bool *degraded);
 int vd_anycast_bird_write_config(const char *path, const struct vd_config *cfg,
 				 const char *source, char *err, size_t errlen);
 

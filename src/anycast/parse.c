@@ -19,6 +19,32 @@ static int fail(const char **why, const char *reason)
 	return -EINVAL;
 }
 
+int vd_anycast_degrade_parse(const char *s, struct vd_anycast_degrade *out,
+			     const char **why)
+{
+	memset(out, 0, sizeof(*out));
+	if (!s[0])
+		return 0;
+	char kind[16];
+	unsigned long long v;
+	char tail;
+	if (sscanf(s, "%15s %llu %c", kind, &v, &tail) != 2)
+		return fail(why, "expected med N or prepend N");
+	if (!strcmp(kind, "med")) {
+		if (v < 1 || v > 4294967295ull)
+			return fail(why, "med: 1..4294967295");
+		out->kind = VD_ANYCAST_DEGRADE_MED;
+	} else if (!strcmp(kind, "prepend")) {
+		if (v < 1 || v > 8)
+			return fail(why, "prepend: 1..8 times");
+		out->kind = VD_ANYCAST_DEGRADE_PREPEND;
+	} else {
+		return fail(why, "expected med N or prepend N");
+	}
+	out->value = (uint32_t)v;
+	return 0;
+}
+
 int vd_anycast_vip_parse(const char *s, struct vd_anycast_vip *out,
 			 const char **why)
 {

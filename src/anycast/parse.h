@@ -70,7 +70,26 @@ struct vd_anycast_canary {
 	bool random_label;
 };
 
+/*
+ * health-degrade = med N | prepend N: what an unhealthy VIP gets instead
+ * of a withdraw.  It stays announced, made worse (MED N, or the node's AS
+ * prepended N times), so routers use it only when no healthy node is
+ * left: a fault every node sees at once (a canary zone dying) then
+ * degrades the fleet instead of taking DNS away from everybody.
+ */
+enum vd_anycast_degrade_kind {
+	VD_ANYCAST_DEGRADE_OFF = 0, /* "": withdraw */
+	VD_ANYCAST_DEGRADE_MED,
+	VD_ANYCAST_DEGRADE_PREPEND,
+};
+struct vd_anycast_degrade {
+	enum vd_anycast_degrade_kind kind;
+	uint32_t value; /* MED 1..4294967295, or prepends 1..8 */
+};
+
 /* Each returns 0, or -EINVAL with a reason (a static string) in *why. */
+int vd_anycast_degrade_parse(const char *s, struct vd_anycast_degrade *out,
+			     const char **why);
 int vd_anycast_vip_parse(const char *s, struct vd_anycast_vip *out,
 			 const char **why);
 int vd_anycast_neighbor_parse(const char *s, struct vd_anycast_neighbor *out,

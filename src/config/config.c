@@ -92,6 +92,7 @@ static opt_check_fn check_vip;
 static opt_check_fn check_bgp_neighbor;
 static opt_check_fn check_canary;
 static opt_check_fn check_ipv4;
+static opt_check_fn check_degrade;
 
 #define FIELD(f)                                                               \
 	.offset = offsetof(struct vd_config, f),                               \
@@ -356,6 +357,12 @@ static const struct opt options[] = {
 	{.name = "health-fall", .type = OPT_UINT, FIELD(health_fall),
 	 .def = "2", .min = 1, .max = 100,
 	 .doc = "Consecutive failing checks before a VIP is withdrawn."},
+	{.name = "health-degrade", .type = OPT_STRING, FIELD(health_degrade),
+	 .def = "", .max = STR_LEN, .check = check_degrade,
+	 .doc = "med N | prepend N: an unhealthy VIP stays announced with "
+		"MED N or the AS path prepended N times (1..8), so routers "
+		"use the node only when no healthy one is left; empty = "
+		"withdraw it."},
 	{.name = "health-canary", .type = OPT_STRLIST,
 	 LIST(health_canaries, n_health_canaries), .def = "",
 	 .max = VD_CONFIG_MAX_LIST, .check = check_canary,
@@ -695,6 +702,16 @@ static const char *check_canary(const char *in, char *out, size_t outlen)
 	struct vd_anycast_canary c;
 	const char *why = NULL;
 	if (vd_anycast_canary_parse(in, &c, &why) != 0)
+		return why;
+	snprintf(out, outlen, "%s", in);
+	return NULL;
+}
+
+static const char *check_degrade(const char *in, char *out, size_t outlen)
+{
+	struct vd_anycast_degrade dg;
+	const char *why = NULL;
+	if (vd_anycast_degrade_parse(in, &dg, &why) != 0)
 		return why;
 	snprintf(out, outlen, "%s", in);
 	return NULL;

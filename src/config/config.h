@@ -121,6 +121,7 @@ struct vd_config {
 	char bird_announce_file[VD_CONFIG_STR_MAX];
 	unsigned health_interval_ms, health_timeout_ms;
 	unsigned health_rise, health_fall;
+	char health_degrade[VD_CONFIG_STR_MAX]; /* "", "med N", "prepend N" */
 	char health_canaries[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX]; /* NAME [TYPE] */
 	size_t n_health_canaries;
 	unsigned drain_timeout;          /* seconds */

@@ -6,7 +6,9 @@
 #   spread over all nodes by NSID; kill -9 of one vipdnsd (route gone,
 #   loss reported); upstream cut on one node withdraws, restore
 #   re-announces; vipdnsctl drain / undrain and SIGTERM with zero failures;
-#   BIRD restart on a node without black-holing.
+#   BIRD restart on a node without black-holing; one dead canary zone does
+#   not withdraw; health-degrade keeps sick nodes announced but out of the
+#   ECMP set until every node is sick.
 # Failover figures are printed as "figure:" lines (benchmarks/README.md).
 #
 #   tests/integration/test_anycast.sh build/src/vipdnsd [build/src/vipdnsctl]
@@ -202,6 +204,35 @@ sleep 2 # health-fall (2) checks of 500 ms and more: a withdraw would show
 check "after several more checks node1 is still in the ECMP set (router has: $(paths))" all_paths
 cp "$WORK/node1.conf.bak" "$NODE1_CONF"
 kill -HUP "$(node_pid 1)"
+
+section "health-degrade: sick nodes stay announced, used only when no healthy one is left"
+for i in 1 2 3; do
+  v="NODE${i}_CONF"; cp "${!v}" "$WORK/node$i.conf.dg"
+  echo "health-degrade = med 500" >>"${!v}"
+  kill -HUP "$(node_pid "$i")"
+done
+wait_for 10 all_paths
+ip -n "$NS_AUTH" link set n3 down
+degraded3() { grep -q 'vip 203.0.113.1/32: announced (degraded)' <<<"$(ctl 3 bird)"; }
+check "node3, its recursion cut, is announced degraded" wait_for 15 degraded3
+ms=$(time_until 10 two_paths)
+check "the router leaves it out of the ECMP set while n1, n2 are healthy (${ms} ms; has: $(paths))" two_paths
+check "the router still holds node3's route (worse MED)" \
+  eval '"$HERE/../lab/lab.sh" birdc router show route for "$VIP4" all 2>/dev/null | grep -q "BGP.med: 500"'
+# now every node is sick: all stay announced, all equally bad
+ip -n "$NS_AUTH" link set n1 down
+ip -n "$NS_AUTH" link set n2 down
+ms=$(time_until 15 all_paths)
+check "every node sick: all three announced again, ECMP over all (${ms} ms; has: $(paths))" all_paths
+check "clients still get cached names meanwhile" \
+  eval 'in_client dig +time=2 +tries=2 @"$VIP4" www.lab. A | grep -q "status: NOERROR"'
+for i in 1 2 3; do ip -n "$NS_AUTH" link set "n$i" up; done
+for i in 1 2 3; do
+  v="NODE${i}_CONF"; cp "$WORK/node$i.conf.dg" "${!v}"
+  kill -HUP "$(node_pid "$i")"
+done
+ms=$(time_until 30 all_paths)
+check "healthy again: all three announced normally (${ms} ms)" all_paths
 
 section "operator state"
 check "bird command reports per-VIP state" grep -q 'vip 203.0.113.1/32: announced' <<<"$(ctl 1 bird)"

@@ -232,7 +232,8 @@ Test(anycast_birdconf, announce_include)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	vd_anycast_bird_render_announce(f, v, 3, ann, drain);
+	bool worse[3] = {false, true, true};
+	vd_anycast_bird_render_announce(f, v, 3, ann, drain, worse);
 	fclose(f);
 	/* announced: .1 and ::1; graceful shutdown only on .1 (.2 is not
 	 * announced at all) */
@@ -244,13 +245,19 @@ Test(anycast_birdconf, announce_include)
 	cr_assert(strstr(a, "[ 2001:db8::1/128 ]") < dr);
 	cr_assert_null(strstr(buf, "203.0.113.2/32 ]"));
 	cr_assert(strstr(dr, "[ 203.0.113.1/32 ]"));
-	cr_assert_null(strstr(dr, "2001:db8::1/128"));
+	const char *dg = strstr(buf, "function vd_degraded()");
+	cr_assert(dg && dr < dg);
+	const char *v6 = strstr(dr, "2001:db8::1/128");
+	cr_assert(v6 && v6 > dg, "::1 is not draining");
+	/* degraded only where announced: ::1, not .2 */
+	cr_assert(strstr(dg, "[ 2001:db8::1/128 ]"));
+	cr_assert_null(strstr(dg, "203.0.113"));
 	free(buf);
 
 	/* nothing announced: no empty prefix set (BIRD rejects "[ ]") */
 	bool none[3] = {false, false, false};
 	f = open_memstream(&buf, &len);
-	vd_anycast_bird_render_announce(f, v, 3, none, none);
+	vd_anycast_bird_render_announce(f, v, 3, none, none, none);
 	fclose(f);
 	cr_assert_null(strstr(buf, "[ "));
 	free(buf);

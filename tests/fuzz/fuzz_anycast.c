@@ -120,6 +120,24 @@ static void check_canary(const char *s)
 	FUZZ_CHECK(n > 0 && (size_t)n < sizeof(str));
 }
 
+static void check_degrade(const char *s)
+{
+	struct vd_anycast_degrade dg;
+	const char *why = NULL;
+	if (vd_anycast_degrade_parse(s, &dg, &why) != 0) {
+		FUZZ_CHECK(why && *why);
+		return;
+	}
+	/* What the BIRD filter is rendered from: a MED in range, at most
+	 * eight prepends, nothing for an empty value. */
+	if (dg.kind == VD_ANYCAST_DEGRADE_MED)
+		FUZZ_CHECK(dg.value >= 1);
+	else if (dg.kind == VD_ANYCAST_DEGRADE_PREPEND)
+		FUZZ_CHECK(dg.value >= 1 && dg.value <= 8);
+	else
+		FUZZ_CHECK(dg.kind == VD_ANYCAST_DEGRADE_OFF && s[0] == '\0');
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* Exact-size copy plus NUL so ASan sees any over-read; the option
@@ -132,6 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_vip(s);
 	check_neighbor(s);
 	check_canary(s);
+	check_degrade(s);
 	free(s);
 	return 0;
 }

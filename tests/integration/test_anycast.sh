@@ -81,7 +81,7 @@ ip -n "$NS_NODE1" addr add 198.51.100.250/32 dev lo
 ip -n "$NS_NODE1" route add 198.51.100.240/28 dev lo
 sleep 3
 check "router never learns the node's non-VIP address or route" \
-  eval '! ip -n "$NS_ROUTER" route show | grep -Eq "198\.51\.100\.(250|240)"'
+  eval '! grep -Eq "198\.51\.100\.(250|240)" <<<"$(ip -n "$NS_ROUTER" route show)"'
 OUT=$("$HERE/../lab/lab.sh" birdc router show route all 2>&1)
 check "router's BIRD has only the VIPs from node1" eval '! grep -q "198.51.100.2[45]" <<<"$OUT"'
 ip -n "$NS_NODE1" route del 198.51.100.240/28 dev lo
@@ -131,7 +131,7 @@ two_paths() { [[ $(paths) == "n1 n2" ]]; }
 time_until 5 two_paths >/dev/null || true
 check "node1 and node2 keep the VIP (router has: $(paths))" two_paths
 check "node3 keeps answering on its VIP locally (withdrawn, not dead)" \
-  eval 'ip netns exec "$NS_NODE3" dig +time=1 +tries=1 -b 127.0.0.1 @"$VIP4" www.lab A | grep -q "status: "'
+  eval 'grep -q "status: " <<<"$(ip netns exec "$NS_NODE3" dig +time=1 +tries=1 -b 127.0.0.1 @"$VIP4" www.lab A)"'
 ip -n "$NS_AUTH" link set n3 up
 ms=$(time_until 30 has_path 3)
 check "restoring the link re-announces node3 (${ms} ms)" eval "((ms < 30000))"
@@ -144,7 +144,7 @@ OUT=$(ctl 1 drain); info "$OUT"
 ms=$(time_until 10 no_path 1)
 check "drained node1 leaves the ECMP set (${ms} ms)" eval "((ms < 10000))"
 check "node1 keeps its session and its VIP address" \
-  eval 'ip -n "$NS_NODE1" addr show dev lo | grep -q "$VIP4"'
+  eval 'grep -q "$VIP4" <<<"$(ip -n "$NS_NODE1" addr show dev lo)"'
 sleep 2
 ctl 1 undrain >/dev/null
 ms2=$(time_until 10 has_path 1)
@@ -218,14 +218,14 @@ check "node3, its recursion cut, is announced degraded" wait_for 15 degraded3
 ms=$(time_until 10 two_paths)
 check "the router leaves it out of the ECMP set while n1, n2 are healthy (${ms} ms; has: $(paths))" two_paths
 check "the router still holds node3's route (worse MED)" \
-  eval '"$HERE/../lab/lab.sh" birdc router show route for "$VIP4" all 2>/dev/null | grep -q "BGP.med: 500"'
+  eval 'grep -q "BGP.med: 500" <<<"$("$HERE/../lab/lab.sh" birdc router show route for "$VIP4" all 2>/dev/null)"'
 # now every node is sick: all stay announced, all equally bad
 ip -n "$NS_AUTH" link set n1 down
 ip -n "$NS_AUTH" link set n2 down
 ms=$(time_until 15 all_paths)
 check "every node sick: all three announced again, ECMP over all (${ms} ms; has: $(paths))" all_paths
 check "clients still get cached names meanwhile" \
-  eval 'in_client dig +time=2 +tries=2 @"$VIP4" www.lab. A | grep -q "status: NOERROR"'
+  eval 'grep -q "status: NOERROR" <<<"$(in_client dig +time=2 +tries=2 @"$VIP4" www.lab. A)"'
 for i in 1 2 3; do ip -n "$NS_AUTH" link set "n$i" up; done
 for i in 1 2 3; do
   v="NODE${i}_CONF"; cp "$WORK/node$i.conf.dg" "${!v}"

@@ -50,9 +50,9 @@ ip -n "$NS_ROUTER" link set dev n1 xdpdrv obj "$PASS_OBJ" sec xdp ||
   fail "XDP_PASS program on the router's n1"
 
 ctl() { "$VIPDNSCTL" -s "$NODE1_CTL" "$@"; }
-has_route() { ip -n "$NS_ROUTER" route show "$VIP4" | grep -q 'dev n1'; }
+has_route() { grep -q 'dev n1' <<<"$(ip -n "$NS_ROUTER" route show "$VIP4")"; }
 no_route() { ! has_route; }
-vip_on_lo() { ip -n "$NS_NODE1" -4 addr show dev lo | grep -q "inet $VIP4/32"; }
+vip_on_lo() { grep -q "inet $VIP4/32" <<<"$(ip -n "$NS_NODE1" -4 addr show dev lo)"; }
 prog_id() { ip -n "$NS_NODE1" -d link show dev dn0 | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -1; }
 ready() { grep -q 'ready' "$LOG" 2>/dev/null; }
 status_field() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
@@ -114,7 +114,7 @@ check "the kernel saw the VIP refreshed over 6 s, three lifetimes ($n refreshes 
 check "the VIP never left lo ($samples samples, $vip_gaps without it)" eval '((vip_gaps == 0))'
 check "the router kept its route ($samples samples, $route_gaps without it)" eval '((route_gaps == 0))'
 check "it is a lifetime address, not a forever one" \
-  eval 'ip -n "$NS_NODE1" -4 addr show dev lo | grep -A1 "inet $VIP4/32" | grep -Eq "valid_lft [12]sec"'
+  eval 'grep -A1 "inet $VIP4/32" <<<"$(ip -n "$NS_NODE1" -4 addr show dev lo)" | grep -Eq "valid_lft [12]sec"'
 if grep -q 'anycast: cannot put' "$LOG"; then
   fail "no VIP refresh error in the log" "$(grep 'anycast: cannot put' "$LOG" | head -n 4)"
 else

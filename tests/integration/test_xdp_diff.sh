@@ -33,7 +33,7 @@ ip -n "$NS_ROUTER" link set dev n1 xdpdrv obj "$PASS_OBJ" sec xdp ||
 # instead of leaving them to an offload that never happens (xdp_diff.py).
 in_client $DIFF tx-csum-off r0 || fail "TX checksum offload off on the client's r0"
 
-attached() { ip -n "$NS_NODE1" link show dev dn0 | grep -q "prog/xdp"; }
+attached() { grep -q "prog/xdp" <<<"$(ip -n "$NS_NODE1" link show dev dn0)"; }
 ctr() { in_node 1 $DIFF counters dn0 | awk -v k="$1" '$1 == k {print $2}'; }
 reload_conf() {   # reload_conf with|without
   if [[ $1 == without ]]; then

@@ -42,10 +42,9 @@ struct vd_rec {
 	 * inline on an engine whose thread is not running. */
 	pthread_mutex_t run_lock;
 	bool started;
-	/* Requests from workers, threaded mode. */
-	pthread_mutex_t lock;
-	struct vd_rec_req *qhead, *qtail;
-	int efd;
+	/* Requests from workers, threaded mode: the same kind of queue as
+	 * the workers' mailboxes, the other way round. */
+	struct vd_rec_mbox inbox;
 	struct event *wake;
 	/* Engine thread only. */
 	struct res_ctxs *cur;
@@ -142,9 +141,8 @@ static void retire(struct vd_rec *e, struct res_ctxs *c)
 	e->retired = c;
 }
 
-static void post(struct vd_rec_req *rq)
+static void push(struct vd_rec_mbox *m, struct vd_rec_req *rq)
 {
-	struct vd_rec_mbox *m = rq->mbox;
 	rq->next = NULL;
 	pthread_mutex_lock(&m->lock);
 	bool was_empty = m->head == NULL;
@@ -190,13 +188,13 @@ static void rec_done(void *arg, int rcode, void *packet, int packet_len,
 		rq->sec = 1; /* still bogus without the reason */
 	ctxs_put(e, rq->pair);
 	rq->pair = NULL;
-	post(rq);
+	push(rq->mbox, rq);
 }
 
 static void not_started(struct vd_rec_req *rq)
 {
 	rq->not_started = true;
-	post(rq);
+	push(rq->mbox, rq);
 }
 
 static void resolve_one(struct vd_rec *e, struct vd_rec_req *rq)
@@ -253,13 +251,9 @@ static void resolve_one(struct vd_rec *e, struct vd_rec_req *rq)
 static void rec_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct vd_rec *e = arg;
+	(void)fd;
 	(void)what;
-	uint64_t n;
-	(void)!read(fd, &n, sizeof(n));
-	pthread_mutex_lock(&e->lock);
-	struct vd_rec_req *rq = e->qhead;
-	e->qhead = e->qtail = NULL;
-	pthread_mutex_unlock(&e->lock);
+	struct vd_rec_req *rq = vd_rec_mbox_take(&e->inbox);
 	while (rq) {
 		struct vd_rec_req *next = rq->next;
 		resolve_one(e, rq);
@@ -273,19 +267,7 @@ void vd_rec_submit(struct vd_rec *e, struct vd_rec_req *rq)
 		resolve_one(e, rq);
 		return;
 	}
-	rq->next = NULL;
-	pthread_mutex_lock(&e->lock);
-	bool was_empty = e->qhead == NULL;
-	if (e->qtail)
-		e->qtail->next = rq;
-	else
-		e->qhead = rq;
-	e->qtail = rq;
-	pthread_mutex_unlock(&e->lock);
-	if (was_empty) {
-		uint64_t one = 1;
-		(void)!write(e->efd, &one, sizeof(one));
-	}
+	push(&e->inbox, rq);
 }
 
 unsigned vd_rec_gen(const struct vd_rec *e)
@@ -302,20 +284,18 @@ struct vd_rec *vd_rec_create(struct vd_daemon *d, struct event_base *base,
 		return NULL;
 	}
 	e->d = d;
-	e->efd = -1;
-	pthread_mutex_init(&e->lock, NULL);
+	e->inbox.efd = -1;
 	pthread_mutex_init(&e->run_lock, NULL);
 	if (base) {
 		e->base = base;
 	} else {
 		e->own_base = true;
 		e->base = event_base_new();
-		e->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (!e->base || e->efd < 0) {
+		if (!e->base || vd_rec_mbox_init(&e->inbox) != 0) {
 			snprintf(err, errlen, "cannot make the recursion loop");
 			goto fail;
 		}
-		e->wake = event_new(e->base, e->efd, EV_READ | EV_PERSIST,
+		e->wake = event_new(e->base, e->inbox.efd, EV_READ | EV_PERSIST,
 				    rec_wake, e);
 		if (!e->wake || event_add(e->wake, NULL) != 0) {
 			snprintf(err, errlen, "cannot watch the recursion queue");
@@ -389,9 +369,7 @@ void vd_rec_destroy(struct vd_rec *e)
 		event_free(e->wake);
 	if (e->own_base && e->base)
 		event_base_free(e->base);
-	if (e->efd >= 0)
-		close(e->efd);
-	pthread_mutex_destroy(&e->lock);
+	vd_rec_mbox_fini(&e->inbox);
 	pthread_mutex_destroy(&e->run_lock);
 	free(e);
 }

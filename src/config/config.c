@@ -190,6 +190,12 @@ static const struct opt options[] = {
 	 FIELD(stale_client_timeout_ms), .def = "1800", .min = 0, .max = 30000,
 	 .doc = "Milliseconds before a stale answer is sent while resolution "
 		"continues; 0 = serve stale only on failure."},
+	{.name = "stale-refresh-time", .type = OPT_UINT,
+	 FIELD(stale_refresh_time), .def = "30", .min = 0, .max = 3600,
+	 .doc = "Seconds after a failed (or too slow) refresh of a stale "
+		"name during which it is answered stale at once, without "
+		"asking the authorities again (RFC 8767 failure recheck "
+		"timer; BIND's option); 0 = every query retries."},
 	{.name = "prefetch", .type = OPT_BOOL, FIELD(prefetch), .def = "yes",
 	 .doc = "Refresh popular entries shortly before they expire."},
 	{.name = "prefetch-percent", .type = OPT_UINT, FIELD(prefetch_percent),

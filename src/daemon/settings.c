@@ -27,6 +27,7 @@ struct vd_settings *vd_settings_new(const struct vd_config *cfg)
 				  : 0;
 	s->stale_client_timeout_ns =
 		(uint64_t)cfg->stale_client_timeout_ms * VD_NS_PER_MS;
+	s->stale_refresh_ns = (uint64_t)cfg->stale_refresh_time * VD_NS_PER_SEC;
 	s->recursion_timeout_ns =
 		(uint64_t)cfg->recursion_timeout_ms * VD_NS_PER_MS;
 	return s;

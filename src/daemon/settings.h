@@ -17,6 +17,7 @@ struct vd_settings {
 	uint16_t nsid_len;
 	uint64_t stale_max_ns;            /* 0 when serve-stale is off */
 	uint64_t stale_client_timeout_ns; /* 0: only on failure */
+	uint64_t stale_refresh_ns;        /* 0: every query retries */
 	uint64_t recursion_timeout_ns;
 };
 

@@ -20,10 +20,6 @@
 #include "resolve/engine.h"
 
 #define RES_MAX_BUCKETS 65536u
-/* RFC 8767 4 "failure recheck timer": after resolution of a stale name
- * failed (or was too slow), answer it stale at once for this long before
- * letting a client's query try the authorities again. */
-#define RES_STALE_RECHECK_NS (30 * VD_NS_PER_SEC)
 #define RES_FREELIST_MAX 1024u
 /*
  * Clients waiting on all of a worker's recursions, per max-recursions:
@@ -250,6 +246,22 @@ static bool prefetch_got_old(struct vd_res *r, const struct res_pending *p,
 	return true;
 }
 
+/*
+ * RFC 8767 4, the "failure recheck timer" (stale-refresh-time): once the
+ * refresh of a stale name failed or was too slow, the name is answered
+ * stale at once for this long instead of every client waiting for the
+ * same failure again.  The entry is shared by all workers, hence atomic;
+ * a lost race between two workers only moves the deadline by a moment.
+ */
+static void stale_recheck_later(const struct vd_settings *st,
+				const struct vd_cache_entry *e, uint64_t now)
+{
+	if (!st->stale_refresh_ns)
+		return;
+	atomic_store_explicit(&((struct vd_cache_entry *)e)->stale_retry_ns,
+			      now + st->stale_refresh_ns, memory_order_relaxed);
+}
+
 /* Answers every waiter of p as a failed recursion: fresh or stale from
  * the cache when it can, else SERVFAIL with ede. */
 static void answer_all_failure(struct vd_res *r, struct res_pending *p,
@@ -374,9 +386,7 @@ static void res_done(struct vd_res *r, struct res_pending *p)
 			       (st->stale_max_ns &&
 				now <= old->expire_ns + st->stale_max_ns));
 		if (usable && now >= old->expire_ns)
-			atomic_store_explicit(
-				&((struct vd_cache_entry *)old)->stale_retry_ns,
-				now + RES_STALE_RECHECK_NS, memory_order_relaxed);
+			stale_recheck_later(st, old, now);
 		if (usable || p->prefetch) {
 			answer_all_failure(r, p, ede, b->out);
 			goto out;
@@ -666,11 +676,7 @@ void vd_res_expire_waiters(struct vd_res *r, uint64_t now_ns)
 				 * it) is answered as it is, and later askers
 				 * hit it anyway. */
 				if (now_ns >= stale->expire_ns)
-					atomic_store_explicit(
-						&((struct vd_cache_entry *)stale)
-							 ->stale_retry_ns,
-						now_ns + RES_STALE_RECHECK_NS,
-						memory_order_relaxed);
+					stale_recheck_later(st, stale, now_ns);
 			} else if (!fail) {
 				pp = &wt->next;
 				continue;

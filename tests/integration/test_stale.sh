@@ -2,7 +2,8 @@
 # Serve-stale (RFC 8767): with the authorities down, an expired answer is
 # still served, with TTL stale-answer-ttl and EDE 3 (Stale Answer); a name
 # never cached gets SERVFAIL; after the authorities return, fresh answers
-# come back without EDE.  With serve-stale = no (applied by SIGHUP) the same
+# come back without EDE once stale-refresh-time (RFC 8767's failure recheck
+# timer) has run out after the last failed refresh.  With serve-stale = no (applied by SIGHUP) the same
 # situation gives SERVFAIL.
 #   tests/integration/test_stale.sh PATH_TO_VIPDNSD
 source "$(dirname "$0")/lib.sh" "$@"
@@ -11,7 +12,8 @@ lab_start \
   --vd-conf "serve-stale = yes
 stale-answer-ttl = 30
 stale-max-age = 3600
-stale-client-timeout = 1800" \
+stale-client-timeout = 1800
+stale-refresh-time = 5" \
   --ub-conf "serve-expired: yes
 serve-expired-ttl: 3600
 serve-expired-reply-ttl: 30
@@ -33,6 +35,15 @@ expect_rcode NOERROR
 expect_answer '^short\.lab\.[[:space:]]+30[[:space:]]+IN[[:space:]]+A[[:space:]]+203\.0\.113\.83$'
 expect_output 'EDE: 3 \(Stale Answer\)'
 expect_noflag ad
+# the refresh above was too slow, so for stale-refresh-time the name is
+# answered stale at once instead of after stale-client-timeout (1.8 s)
+at_once() {
+  q short.lab. A +time=8
+  expect_output 'EDE: 3 \(Stale Answer\)'
+  local ms; ms=$(sed -n 's/^;; Query time: \([0-9]*\) msec/\1/p' <<<"$OUT")
+  check "answered within 1 s during stale-refresh-time (took ${ms:-?} ms)" test "${ms:-9999}" -lt 1000
+}
+vd_only "stale at once during stale-refresh-time" at_once
 
 section "never-cached name while the authorities are down"
 # vipdnsd answers SERVFAIL after recursion-timeout (10 s); unbound has no such
@@ -46,6 +57,8 @@ vd_only "never-cached name -> SERVFAIL within 15 s" never_cached
 
 section "authorities back: fresh answers again"
 "$LAB" auth-start
+# The last failed refresh ended by recursion-timeout (10 s) after the query
+# above; stale-refresh-time (5 s) later a query asks the authorities again.
 # (unbound's infra cache keeps the restarted servers marked down for longer
 # than this test waits, so the rest is vipdnsd-only)
 back_fresh() {

@@ -529,6 +529,66 @@ Test(fresh_on_failure, expired_entry_served_stale, .init = setup_default,
 	cr_assert_eq(h.w->stats.stale_served, 1);
 }
 
+/* ---- stale-refresh-time: RFC 8767's failure recheck timer ----------- */
+
+static void fail_stale_refresh(void)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	store_expired(&hq);
+	struct vd_reply_to udp = h_udp_dest();
+	cr_assert_eq(submit(&hq, &udp), 0);
+	fake_fire(0, VD_DNS_RCODE_SERVFAIL, NULL, 0, 0, NULL);
+	uint8_t ans[VD_DNS_MSG_MAX];
+	cr_assert_gt(h_udp_recv(ans, sizeof(ans)), 0);
+}
+
+static uint64_t recheck_in(void)
+{
+	struct h_query hq;
+	h_query(&hq, "www.lab", 1, VD_DNS_F_RD);
+	const struct vd_cache_entry *e = h_lookup(&hq);
+	cr_assert_not_null(e);
+	uint64_t at = atomic_load(&e->stale_retry_ns), now = vd_now_ns();
+	return at > now ? at - now : 0;
+}
+
+Test(stale_refresh, default_is_30_seconds, .init = setup_default,
+     .fini = teardown)
+{
+	fail_stale_refresh();
+	uint64_t in = recheck_in();
+	cr_assert_gt(in, 29 * VD_NS_PER_SEC);
+	cr_assert_leq(in, 30 * VD_NS_PER_SEC);
+}
+
+static void refresh_3s(struct vd_config *cfg)
+{
+	cfg->stale_refresh_time = 3;
+}
+
+Test(stale_refresh, configured_window, .fini = teardown)
+{
+	h_setup(refresh_3s);
+	fail_stale_refresh();
+	uint64_t in = recheck_in();
+	cr_assert_gt(in, 2 * VD_NS_PER_SEC);
+	cr_assert_leq(in, 3 * VD_NS_PER_SEC);
+}
+
+static void refresh_off(struct vd_config *cfg)
+{
+	cfg->stale_refresh_time = 0;
+}
+
+/* 0: every query past expiry tries the authorities again. */
+Test(stale_refresh, zero_disables, .fini = teardown)
+{
+	h_setup(refresh_off);
+	fail_stale_refresh();
+	cr_assert_eq(recheck_in(), 0);
+}
+
 /* A client waiting past stale-client-timeout while another worker
  * stored a fresh answer gets that answer, not a stale one, and the
  * entry is not marked as failing. */

@@ -245,6 +245,11 @@ static struct vd_cache_layout entry_layout(size_t key_len,
 	return l;
 }
 
+size_t vd_cache_charge(size_t key_len, const struct vd_dns_answer_meta *m)
+{
+	return entry_layout(key_len, m).alloc + VD_CACHE_OVERHEAD;
+}
+
 static struct vd_cache_slot *slot_new(const uint8_t *key, size_t key_len,
 				      uint64_t hash, const uint8_t *wire,
 				      const struct vd_dns_answer_meta *meta,

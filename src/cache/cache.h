@@ -141,6 +141,10 @@ int vd_cache_insert(struct vd_cache *c, const uint8_t *key, size_t key_len,
 		    const struct vd_dns_answer_meta *meta,
 		    const uint16_t *ttl_offs, uint64_t now_ns);
 
+/* The bytes an entry of this key length and answer counts against the
+ * budget (vd_cache_entry.charge). */
+size_t vd_cache_charge(size_t key_len, const struct vd_dns_answer_meta *m);
+
 /* Removals; each returns how many entries it removed.  name is lower-cased
  * uncompressed wire.  flush_name matches the exact name (every class and
  * DO/CD variant, one qtype or all); flush_zone matches the zone name and

@@ -3,12 +3,13 @@
 
     python3 tests/fuzz/gen_corpus.py
 
-Writes tests/fuzz/corpus/query/*.bin and tests/fuzz/corpus/answer/*.bin:
+Writes tests/fuzz/corpus/{query,answer,snapshot}/*.bin:
 well-formed seeds plus a malformed-input collection, each file named for
 what it exercises.  Standard library only; the output is deterministic.
 Finds from fuzzing runs that are worth keeping live next to these as
 crash-*/find-* files and are left alone by this script.
 """
+import hashlib
 import os
 import struct
 import sys
@@ -303,6 +304,79 @@ def answer_corpus():
     return c
 
 
+SNAP_REAL = 1780000000 * 10**9
+
+
+def snap_key(name, qtype=A, flags=0):
+    return u8(flags) + u16(qtype) + u16(IN) + labels(name)
+
+
+def snap_entry(key, wire, secure=False, hits=0, flags=None, reserved=0):
+    f = (1 if secure else 0) if flags is None else flags
+    return u16(len(key)) + u16(len(wire)) + u8(f) + u8(reserved) + \
+        u32(hits) + key + wire
+
+
+def stored_a(name, ttl=300, ad=False):
+    return hdr(0, QR | RD | RA | (AD if ad else 0), 1, 1, 0, 0) + \
+        question(labels(name)) + rr(ptr(12), A, IN, ttl, bytes([203, 0, 113, 80]))
+
+
+def stored_nx(name, ttl=600):
+    return hdr(0, QR | RD | RA | 3, 1, 0, 1, 0) + question(labels(name)) + \
+        rr(ptr(12), SOA, IN, ttl, soa_rdata(labels('ns.lab'), labels('root.lab'), ttl))
+
+
+def snapshot(entries, version=1, written=SNAP_REAL, digest=b'\x01' * 32,
+             count=None, reseal=True):
+    body = b'VDNSSNAP' + u32(version) + u32(0) + \
+        struct.pack('!Q', written) + digest + b''.join(entries)
+    body += struct.pack('!Q', len(entries) if count is None else count)
+    return body + (hashlib.sha256(body).digest() if reseal else bytes(32))
+
+
+def snapshot_corpus():
+    a = snap_entry(snap_key('www.lab'), stored_a('www.lab'), hits=9)
+    ad = snap_entry(snap_key('sig.lab', A, 1), stored_a('sig.lab', ad=True),
+                    secure=True)
+    nx = snap_entry(snap_key('nx.lab'), stored_nx('nx.lab'))
+    fail = snap_entry(snap_key('f.lab'),
+                      hdr(0, QR | RD | RA | 2, 1, 0, 0, 0) + question(labels('f.lab')))
+    c = {}
+    c['seed-empty.bin'] = snapshot([])
+    c['seed-one.bin'] = snapshot([a])
+    c['seed-three.bin'] = snapshot([a, ad, nx])
+    c['seed-servfail-entry.bin'] = snapshot([a, fail])
+    c['seed-old.bin'] = snapshot([a, nx], written=SNAP_REAL - 400 * 10**9)
+    c['malformed-magic.bin'] = b'VDNSSNAQ' + snapshot([a])[8:]
+    c['malformed-version2.bin'] = snapshot([a], version=2)
+    c['malformed-future.bin'] = snapshot([a], written=SNAP_REAL + 10**13)
+    c['malformed-count.bin'] = snapshot([a], count=2)
+    c['malformed-bad-hash.bin'] = snapshot([a], reseal=False)
+    c['malformed-truncated.bin'] = snapshot([a, nx])[:-50]
+    c['malformed-header-only.bin'] = snapshot([])[:40]
+    c['malformed-key-upper.bin'] = snapshot(
+        [snap_entry(snap_key('WWW.lab'), stored_a('www.lab'))])
+    c['malformed-key-flags.bin'] = snapshot(
+        [snap_entry(snap_key('www.lab', A, 0x80), stored_a('www.lab'))])
+    c['malformed-key-short.bin'] = snapshot([snap_entry(b'\0\0\1\0\1',
+                                                        stored_a('www.lab'))])
+    c['malformed-key-mismatch.bin'] = snapshot(
+        [a, snap_entry(snap_key('other.lab'), stored_a('www.lab'))])
+    c['malformed-entry-flags.bin'] = snapshot(
+        [snap_entry(snap_key('www.lab'), stored_a('www.lab'), flags=0x80)])
+    c['malformed-entry-reserved.bin'] = snapshot(
+        [snap_entry(snap_key('www.lab'), stored_a('www.lab'), reserved=1)])
+    long_len = u16(len(snap_key('www.lab'))) + u16(0xffff) + bytes(6)
+    c['malformed-entry-overrun.bin'] = snapshot([long_len + snap_key('www.lab')])
+    c['malformed-wire-garbage.bin'] = snapshot(
+        [snap_entry(snap_key('www.lab'), bytes(40))])
+    c['malformed-wire-query.bin'] = snapshot(
+        [snap_entry(snap_key('www.lab'), hdr(0, RD, 1, 0, 0, 0) +
+                    question(labels('www.lab')))])
+    return c
+
+
 def write(dirname, files):
     d = os.path.join(HERE, 'corpus', dirname)
     os.makedirs(d, exist_ok=True)
@@ -318,3 +392,4 @@ def write(dirname, files):
 if __name__ == '__main__':
     write('query', query_corpus())
     write('answer', answer_corpus())
+    write('snapshot', snapshot_corpus())

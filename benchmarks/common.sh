@@ -40,6 +40,7 @@ prefetch = no
 serve-stale = no
 log-level = warning
 control-socket =
+cache-snapshot =
 EOF
   local extra
   for extra in "$@"; do echo "$extra"; done

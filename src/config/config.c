@@ -196,6 +196,11 @@ static const struct opt options[] = {
 		"name during which it is answered stale at once, without "
 		"asking the authorities again (RFC 8767 failure recheck "
 		"timer; BIND's option); 0 = every query retries."},
+	{.name = "cache-snapshot", .type = OPT_STRING, FIELD(cache_snapshot),
+	 .def = "/var/lib/vipdns/cache.snapshot", .max = STR_LEN,
+	 .doc = "Warm restarts: the answer cache is written here on stop "
+		"and what is still valid is loaded on start, before the "
+		"node announces; empty = start cold."},
 	{.name = "prefetch", .type = OPT_BOOL, FIELD(prefetch), .def = "yes",
 	 .doc = "Refresh popular entries shortly before they expire."},
 	{.name = "prefetch-percent", .type = OPT_UINT, FIELD(prefetch_percent),
@@ -1051,6 +1056,11 @@ static int parse_line(struct parse *ps, char *line)
 		clear_list(ps->cfg, o);
 	if (!ps->seen[idx])
 		ps->seen[idx] = ps->line;
+	/* The daemon runs from /, and a relative name would land wherever
+	 * that is after a chdir nobody sees. */
+	if (!strcmp(o->name, "cache-snapshot") && value[0] && value[0] != '/')
+		return fail(ps, "cache-snapshot: \"%s\" is not an absolute path",
+			    value);
 	return set_value(ps, o, value);
 }
 

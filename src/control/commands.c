@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/compiler.h"
 #include "daemon/daemon.h"
+#include "daemon/warm.h"
 #include "dataplane/xdp/xdp_daemon.h"
 #include "dns/query.h"
 #include "resolve/engine.h"
@@ -298,6 +299,67 @@ static int cmd_dump_cache(struct vd_ctl *c, struct evbuffer *out)
 	return 0;
 }
 
+/* The file is the daemon's, read and written as its user: only the local
+ * channel (root or the control group) may name one. */
+static int snapshot_path(struct vd_ctl *c, const struct vd_ctl_request *req,
+			 char *path, size_t cap, char *err, size_t errlen)
+{
+	if (req->argc > 0) {
+		snprintf(path, cap, "%s", req->argv[0]);
+	} else {
+		rcu_read_lock();
+		snprintf(path, cap, "%s",
+			 rcu_dereference(c->d->settings)->cfg.cache_snapshot);
+		rcu_read_unlock();
+		if (!path[0]) {
+			snprintf(err, errlen, "no FILE and no cache-snapshot "
+					      "configured");
+			return -EINVAL;
+		}
+	}
+	if (path[0] != '/') {
+		snprintf(err, errlen, "FILE must be an absolute path");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cmd_cache_save(struct vd_ctl *c, const struct vd_ctl_request *req,
+			  struct evbuffer *out, char *err, size_t errlen)
+{
+	char path[VD_CONFIG_STR_MAX];
+	int rc = snapshot_path(c, req, path, sizeof(path), err, errlen);
+	if (rc != 0)
+		return rc;
+	size_t n = 0;
+	rc = vd_daemon_cache_save(c->d, path, &n, err, errlen);
+	if (rc != 0)
+		return rc;
+	evbuffer_add_printf(out, "wrote %zu entries to %s\n", n, path);
+	return 0;
+}
+
+static int cmd_cache_load(struct vd_ctl *c, const struct vd_ctl_request *req,
+			  struct evbuffer *out, char *err, size_t errlen)
+{
+	char path[VD_CONFIG_STR_MAX];
+	int rc = snapshot_path(c, req, path, sizeof(path), err, errlen);
+	if (rc != 0)
+		return rc;
+	struct vd_snapshot_counts n = {0};
+	char why[256] = "";
+	rc = vd_daemon_cache_load(c->d, path, &n, why, sizeof(why));
+	if (rc != 0) {
+		snprintf(err, errlen, "%s rejected: %s", path, why);
+		return rc;
+	}
+	evbuffer_add_printf(out,
+			    "loaded %zu of %zu entries (%zu expired, %zu "
+			    "skipped, %zu already cached)\n",
+			    n.loaded, n.entries, n.expired, n.skipped, n.present);
+	return 0;
+}
+
 static int cmd_reload(struct vd_ctl *c, struct evbuffer *out, char *err,
 		      size_t errlen)
 {
@@ -424,6 +486,10 @@ int vd_ctl_run(struct vd_ctl *c, const struct vd_ctl_request *req,
 	}
 	if (!strcmp(name, "dump-cache"))
 		return cmd_dump_cache(c, out);
+	if (!strcmp(name, "cache-save"))
+		return cmd_cache_save(c, req, out, err, errlen);
+	if (!strcmp(name, "cache-load"))
+		return cmd_cache_load(c, req, out, err, errlen);
 	if (!strcmp(name, "reload"))
 		return cmd_reload(c, out, err, errlen);
 	if (!strcmp(name, "health"))

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "daemon/notify.h"
 #include "daemon/privs.h"
+#include "daemon/warm.h"
 #include "resolve/engine.h"
 #include "vd_build.h"
 #include "dataplane/socket/socket.h"
@@ -348,6 +349,9 @@ int vd_daemon_run(struct vd_daemon *d)
 		       strerror(-erc));
 		return 1;
 	}
+	/* Before any worker answers and before any announcement: a node
+	 * joins the VIP with what it knew when it stopped. */
+	vd_daemon_warm_start(d);
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		int rc = vd_worker_start(d->workers[i]);
 		if (rc != 0) {
@@ -416,6 +420,8 @@ int vd_daemon_run(struct vd_daemon *d)
 		vd_worker_join(d->workers[i]);
 	/* After the workers: their drain waits on its results. */
 	vd_rec_stop(d->rec);
+	/* Nothing changes the cache any more: the snapshot is exact. */
+	vd_daemon_warm_stop(d);
 	log_stats(d);
 	return 0;
 }

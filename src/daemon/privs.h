@@ -21,14 +21,14 @@
 
 #include "config/config.h"
 
-#define VD_PRIVS_MAX_DIRS 3
+#define VD_PRIVS_MAX_DIRS 4
 
 /* Capabilities (a mask of 1 << CAP_x) the features of cfg need after the
  * drop.  Pure: reads cfg only. */
 uint64_t vd_daemon_privs_needed(const struct vd_config *cfg);
 
-/* The runtime directories of cfg (the parents of control-socket, and with
- * anycast of bird-announce-file and bird-config), deduplicated, into
+/* The runtime directories of cfg (the parents of control-socket and
+ * cache-snapshot, and with anycast of bird-announce-file and bird-config), deduplicated, into
  * dirs[VD_PRIVS_MAX_DIRS][len].  Returns how many.  Pure. */
 size_t vd_daemon_privs_dir_list(const struct vd_config *cfg,
 				char dirs[][VD_CONFIG_STR_MAX], size_t max);

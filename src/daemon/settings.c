@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "core/clock.h"
 
 struct vd_settings *vd_settings_new(const struct vd_config *cfg)
@@ -28,9 +30,40 @@ struct vd_settings *vd_settings_new(const struct vd_config *cfg)
 	s->stale_client_timeout_ns =
 		(uint64_t)cfg->stale_client_timeout_ms * VD_NS_PER_MS;
 	s->stale_refresh_ns = (uint64_t)cfg->stale_refresh_time * VD_NS_PER_SEC;
+	vd_settings_answer_digest(cfg, s->answer_digest);
 	s->recursion_timeout_ns =
 		(uint64_t)cfg->recursion_timeout_ms * VD_NS_PER_MS;
 	return s;
+}
+
+static void digest_str(EVP_MD_CTX *md, const char *tag, const char *v)
+{
+	/* Length-prefixed so no two lists hash alike. */
+	size_t n = strlen(v);
+	EVP_DigestUpdate(md, tag, strlen(tag) + 1);
+	EVP_DigestUpdate(md, &n, sizeof(n));
+	EVP_DigestUpdate(md, v, n);
+}
+
+void vd_settings_answer_digest(const struct vd_config *cfg, uint8_t out[32])
+{
+	memset(out, 0, 32);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		/* All zero matches no snapshot digest anyone computed. */
+		EVP_MD_CTX_free(md);
+		return;
+	}
+	digest_str(md, "dnssec", cfg->dnssec ? "yes" : "no");
+	for (size_t i = 0; i < cfg->n_trust_anchor_files; i++)
+		digest_str(md, "trust-anchor-file", cfg->trust_anchor_files[i]);
+	digest_str(md, "root-hints", cfg->root_hints);
+	for (size_t i = 0; i < cfg->n_unbound_options; i++)
+		digest_str(md, "unbound-option", cfg->unbound_options[i]);
+	unsigned int n = 0;
+	if (EVP_DigestFinal_ex(md, out, &n) != 1 || n != 32)
+		memset(out, 0, 32);
+	EVP_MD_CTX_free(md);
 }
 
 void vd_settings_free(struct vd_settings *s)

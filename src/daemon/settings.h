@@ -19,7 +19,19 @@ struct vd_settings {
 	uint64_t stale_client_timeout_ns; /* 0: only on failure */
 	uint64_t stale_refresh_ns;        /* 0: every query retries */
 	uint64_t recursion_timeout_ns;
+	/* vd_settings_answer_digest() of cfg */
+	uint8_t answer_digest[32];
 };
+
+/*
+ * SHA-256 over the settings that decide which answers are right: DNSSEC
+ * validation, trust anchors, root hints, unbound-option lines.  A cache
+ * snapshot carries it, and one written under other settings is not
+ * loaded (a node validating must never take answers cached without).
+ * Options added later that change answers (local data, forwarding,
+ * policy) must be added here.
+ */
+void vd_settings_answer_digest(const struct vd_config *cfg, uint8_t out[32]);
 
 /* Returns NULL on allocation failure; takes a copy of cfg. */
 struct vd_settings *vd_settings_new(const struct vd_config *cfg);

@@ -63,7 +63,7 @@ vd_only "$d" check "$d" test "${nofile:-0}" -gt 1024
 # a daemon that cannot get the descriptors its limits need says so and
 # does not start (unprivileged, hard limit 1024; a port of its own)
 fdconf=$WORK/fd.conf
-printf 'listen = 127.0.0.1@5391\nthreads = 1\ncontrol-socket = ""\n' >"$fdconf"
+printf 'listen = 127.0.0.1@5391\nthreads = 1\ncontrol-socket = ""\ncache-snapshot = ""\n' >"$fdconf"
 chmod 0755 "$WORK"; chmod 0644 "$fdconf"
 fd_refused() {
   local out rc

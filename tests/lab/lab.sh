@@ -439,6 +439,8 @@ log-level = info
 cache-size = 64M
 # every node (and every test's lab) needs its own control socket
 control-socket = $d/control.sock
+# and its own warm-restart snapshot
+cache-snapshot = $d/cache.snapshot
 EOF
   ((ANYCAST)) || return 0
   cat >>"$d/vipdns.conf" <<EOF

@@ -175,6 +175,19 @@ static int fill_one(void *arg, const struct vd_cache_entry *e)
 	return 0;
 }
 
+uint64_t vd_xdp_key_hits(struct vd_xdp *x, const uint8_t *key,
+			 size_t key_len)
+{
+	struct vd_xdp_qkey qk;
+	if (!x || vd_xdp_qkey_from_key(key, key_len, &qk) != 0)
+		return 0;
+	pthread_mutex_lock(&x->lock);
+	uint64_t h = vd_xdp_slots_hits(&x->slots, &qk,
+				       vd_xdp_qkey_hash(&qk, x->seed));
+	pthread_mutex_unlock(&x->lock);
+	return h;
+}
+
 int vd_xdp_fill(struct vd_xdp *x)
 {
 	if (!x || !x->needs_fill)

@@ -217,6 +217,19 @@ int vd_xdp_slots_put(struct vd_xdp_slots *t, const struct vd_xdp_entry *v,
 	return (int)(first + (uint32_t)pick);
 }
 
+uint64_t vd_xdp_slots_hits(const struct vd_xdp_slots *t,
+			   const struct vd_xdp_qkey *qk, uint64_t khash)
+{
+	if (!t->base)
+		return 0;
+	const struct vd_xdp_entry *ways =
+		t->base + ((uint32_t)khash & t->set_mask) * VD_XDP_WAYS;
+	for (int w = 0; w < VD_XDP_WAYS; w++)
+		if (slot_is(&ways[w], khash, qk))
+			return __atomic_load_n(&ways[w].hits, __ATOMIC_RELAXED);
+	return 0;
+}
+
 int vd_xdp_slots_del(struct vd_xdp_slots *t, const struct vd_xdp_qkey *qk,
 		     uint64_t khash)
 {

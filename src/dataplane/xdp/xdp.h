@@ -94,6 +94,10 @@ size_t vd_xdp_drain_prefetch(struct vd_xdp *x, vd_xdp_prefetch_fn fn,
 
 /* Sums the per-CPU counters (enum vd_xdp_counter).  Returns 0, or -ENODEV
  * when x is NULL (all zero). */
+/* The answers XDP gave for a cache key since the key entered the mirror
+ * (user space never sees those hits). */
+uint64_t vd_xdp_key_hits(struct vd_xdp *x, const uint8_t *key,
+			 size_t key_len);
 int vd_xdp_get_counters(struct vd_xdp *x, uint64_t out[VD_XDP_CTR_MAX]);
 const char *vd_xdp_counter_name(unsigned i);
 
@@ -154,6 +158,10 @@ uint32_t vd_xdp_slots_for(unsigned entries);
  * entry XDP is serving (v stays on the socket path), or -EINVAL. */
 int vd_xdp_slots_put(struct vd_xdp_slots *t, const struct vd_xdp_entry *v,
 		     uint64_t now_ns);
+/* The answers XDP gave from the key's slot (0 when it has none).  Under
+ * the writers' lock. */
+uint64_t vd_xdp_slots_hits(const struct vd_xdp_slots *t,
+			   const struct vd_xdp_qkey *qk, uint64_t khash);
 /* Empties the key's slot; 0 or -ENOENT. */
 int vd_xdp_slots_del(struct vd_xdp_slots *t, const struct vd_xdp_qkey *qk,
 		     uint64_t khash);

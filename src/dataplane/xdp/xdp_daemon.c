@@ -224,6 +224,15 @@ void vd_xdp_daemon_log_stats(struct vd_daemon *d)
 	       (unsigned long long)ms.failures);
 }
 
+uint64_t vd_xdp_daemon_key_hits(struct vd_daemon *d, const uint8_t *key,
+				size_t key_len)
+{
+	pthread_mutex_lock(&xdp_lock);
+	uint64_t h = vd_xdp_key_hits(d->xdp, key, key_len);
+	pthread_mutex_unlock(&xdp_lock);
+	return h;
+}
+
 void vd_xdp_daemon_stop(struct vd_daemon *d)
 {
 	pthread_mutex_lock(&apply_lock);
@@ -262,6 +271,15 @@ bool vd_xdp_daemon_counters(struct vd_daemon *d,
 	memset(out, 0, sizeof(uint64_t) * VD_XDP_CTR_MAX);
 	*attached = 0;
 	return false;
+}
+
+uint64_t vd_xdp_daemon_key_hits(struct vd_daemon *d, const uint8_t *key,
+				size_t key_len)
+{
+	(void)d;
+	(void)key;
+	(void)key_len;
+	return 0;
 }
 
 void vd_xdp_daemon_stop(struct vd_daemon *d)

@@ -28,6 +28,11 @@ void vd_xdp_daemon_log_stats(struct vd_daemon *d);
  * fast path is off. */
 bool vd_xdp_daemon_counters(struct vd_daemon *d,
 			    uint64_t out[VD_XDP_CTR_MAX], size_t *attached);
+/* The answers the program gave for a cache key (0 when the fast path is
+ * off or the key is not mirrored).  Not from inside an RCU read-side
+ * section: a stop running meanwhile may wait for a grace period. */
+uint64_t vd_xdp_daemon_key_hits(struct vd_daemon *d, const uint8_t *key,
+				size_t key_len);
 /* Detaches and frees.  Before the cache is destroyed. */
 void vd_xdp_daemon_stop(struct vd_daemon *d);
 

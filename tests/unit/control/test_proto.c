@@ -140,7 +140,9 @@ Test(proto, cluster_allow_list)
 	static const char *const cluster_ok[] = {
 		"status", "stats", "flush", "flush-zone", "flush-all", "reload",
 		"health"};
-	static const char *const local_only[] = {"dump-cache", "drain",
+	/* cache-save/-load name files on this host: never from a peer */
+	static const char *const local_only[] = {"dump-cache", "cache-save",
+						 "cache-load", "drain",
 						 "undrain", "bird"};
 	for (size_t i = 0; i < sizeof(cluster_ok) / sizeof(cluster_ok[0]); i++) {
 		const struct vd_ctl_cmd_info *c = vd_ctl_find_command(cluster_ok[i]);

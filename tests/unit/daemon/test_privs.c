@@ -66,18 +66,23 @@ Test(daemon_privs, runtime_dirs)
 {
 	struct vd_config *cfg = cfg_new();
 	char dirs[VD_PRIVS_MAX_DIRS][VD_CONFIG_STR_MAX];
-	/* default: the control socket's /run/vipdns only */
-	cr_assert_eq(vd_daemon_privs_dir_list(cfg, dirs, VD_PRIVS_MAX_DIRS), 1);
+	/* default: the control socket's /run/vipdns and the cache
+	 * snapshot's /var/lib/vipdns (written after the drop) */
+	cr_assert_eq(vd_daemon_privs_dir_list(cfg, dirs, VD_PRIVS_MAX_DIRS), 2);
 	cr_assert_str_eq(dirs[0], "/run/vipdns");
+	cr_assert_str_eq(dirs[1], "/var/lib/vipdns");
 	/* anycast: the announce include (same directory) and bird.conf */
 	cfg->anycast = true;
 	snprintf(cfg->bird_config, sizeof(cfg->bird_config),
 		 "/run/vipdns-bird/bird.conf");
-	cr_assert_eq(vd_daemon_privs_dir_list(cfg, dirs, VD_PRIVS_MAX_DIRS), 2);
+	cr_assert_eq(vd_daemon_privs_dir_list(cfg, dirs, VD_PRIVS_MAX_DIRS), 3);
 	cr_assert_str_eq(dirs[0], "/run/vipdns");
-	cr_assert_str_eq(dirs[1], "/run/vipdns-bird");
-	/* nothing to manage: no socket, a relative name, the root */
+	cr_assert_str_eq(dirs[1], "/var/lib/vipdns");
+	cr_assert_str_eq(dirs[2], "/run/vipdns-bird");
+	/* nothing to manage: no socket, no snapshot, a relative name, the
+	 * root */
 	cfg->control_socket[0] = '\0';
+	cfg->cache_snapshot[0] = '\0';
 	snprintf(cfg->bird_announce_file, sizeof(cfg->bird_announce_file),
 		 "announce.conf");
 	snprintf(cfg->bird_config, sizeof(cfg->bird_config), "/bird.conf");

@@ -1,0 +1,61 @@
+/* src/daemon/settings.c: the answer digest a cache snapshot is checked
+ * against changes with every setting that decides what an answer may be,
+ * and with nothing else. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "daemon/settings.h"
+
+static struct vd_config *cfg_new(void)
+{
+	struct vd_config *cfg = malloc(sizeof(*cfg));
+	cr_assert_not_null(cfg);
+	vd_config_defaults(cfg);
+	return cfg;
+}
+
+static bool same(const struct vd_config *a, const struct vd_config *b)
+{
+	uint8_t x[32], y[32];
+	vd_settings_answer_digest(a, x);
+	vd_settings_answer_digest(b, y);
+	return memcmp(x, y, 32) == 0;
+}
+
+Test(answer_digest, follows_answer_settings_only)
+{
+	struct vd_config *a = cfg_new(), *b = cfg_new();
+	cr_assert(same(a, b));
+	uint8_t zero[32] = {0}, d[32];
+	vd_settings_answer_digest(a, d);
+	cr_assert_neq(memcmp(d, zero, 32), 0);
+
+	b->cache_size *= 2;
+	b->threads = 7;
+	b->serve_stale = !b->serve_stale;
+	cr_assert(same(a, b), "cache size, threads, serve-stale: same answers");
+
+	b->dnssec = !a->dnssec;
+	cr_assert(!same(a, b), "validation on/off");
+	b->dnssec = a->dnssec;
+
+	snprintf(b->root_hints, sizeof(b->root_hints), "/etc/lab.hints");
+	cr_assert(!same(a, b), "other root hints");
+	b->root_hints[0] = '\0';
+
+	b->n_trust_anchor_files = 1;
+	snprintf(b->trust_anchor_files[0], sizeof(b->trust_anchor_files[0]),
+		 "/etc/lab.anchor");
+	cr_assert(!same(a, b), "other trust anchors");
+	b->n_trust_anchor_files = 0;
+
+	b->n_unbound_options = 1;
+	snprintf(b->unbound_options[0], sizeof(b->unbound_options[0]),
+		 "local-zone: lab. static");
+	cr_assert(!same(a, b), "an unbound-option line");
+	free(a);
+	free(b);
+}

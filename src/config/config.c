@@ -201,6 +201,11 @@ static const struct opt options[] = {
 	 .doc = "Warm restarts: the answer cache is written here on stop "
 		"and what is still valid is loaded on start, before the "
 		"node announces; empty = start cold."},
+	{.name = "cache-warm-entries", .type = OPT_UINT,
+	 FIELD(cache_warm_entries), .def = "0", .min = 0, .max = 1000000,
+	 .doc = "A node starting without a snapshot asks a healthy "
+		"cluster-peer for its hottest this many answers before it "
+		"announces; 0 = off."},
 	{.name = "prefetch", .type = OPT_BOOL, FIELD(prefetch), .def = "yes",
 	 .doc = "Refresh popular entries shortly before they expire."},
 	{.name = "prefetch-percent", .type = OPT_UINT, FIELD(prefetch_percent),

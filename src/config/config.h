@@ -65,6 +65,7 @@ struct vd_config {
 	unsigned stale_client_timeout_ms; /* answer stale after this long; 0 = only on failure */
 	uint32_t stale_refresh_time;  /* seconds answered stale at once after a failed refresh */
 	char cache_snapshot[VD_CONFIG_STR_MAX]; /* "" = no warm restart */
+	unsigned cache_warm_entries;  /* from a peer at start; 0 = off */
 	bool prefetch;
 	unsigned prefetch_percent;    /* refresh when this % of TTL remains */
 	unsigned prefetch_min_hits;   /* ...and the entry had at least this many hits */

@@ -360,6 +360,34 @@ static int cmd_cache_load(struct vd_ctl *c, const struct vd_ctl_request *req,
 	return 0;
 }
 
+/* A node warming its cache asks a peer for this over the cluster
+ * channel before it announces (daemon/warm.c). */
+static int cmd_cache_export(struct vd_ctl *c, const struct vd_ctl_request *req,
+			    struct evbuffer *out, char *err, size_t errlen)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(req->argv[0], &end, 10);
+	if (errno || *end || end == req->argv[0] || n == 0 ||
+	    n > VD_WARM_EXPORT_MAX) {
+		snprintf(err, errlen, "N: expected 1..%u", VD_WARM_EXPORT_MAX);
+		return -EINVAL;
+	}
+	uint8_t *buf = NULL;
+	size_t len = 0, got = 0;
+	int rc = vd_daemon_cache_export(c->d, (size_t)n, &buf, &len, &got);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot serialise the cache: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	rc = evbuffer_add(out, buf, len) == 0 ? 0 : -ENOMEM;
+	free(buf);
+	if (rc != 0)
+		snprintf(err, errlen, "out of memory");
+	return rc;
+}
+
 static int cmd_reload(struct vd_ctl *c, struct evbuffer *out, char *err,
 		      size_t errlen)
 {
@@ -486,6 +514,8 @@ int vd_ctl_run(struct vd_ctl *c, const struct vd_ctl_request *req,
 	}
 	if (!strcmp(name, "dump-cache"))
 		return cmd_dump_cache(c, out);
+	if (!strcmp(name, "cache-export"))
+		return cmd_cache_export(c, req, out, err, errlen);
 	if (!strcmp(name, "cache-save"))
 		return cmd_cache_save(c, req, out, err, errlen);
 	if (!strcmp(name, "cache-load"))

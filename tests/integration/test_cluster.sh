@@ -15,7 +15,9 @@
 #    timeout;
 #  - the control socket refuses a client without permission (file mode,
 #    and peer credentials when the mode lets anybody connect);
-#  - malformed control messages get an error and serving goes on.
+#  - malformed control messages get an error and serving goes on;
+#  - a node starting without a snapshot warms its cache from a healthy peer
+#    (cache-warm-entries) before it answers.
 #   tests/integration/test_cluster.sh PATH_TO_VIPDNSD [PATH_TO_VIPDNSCTL]
 source "$(dirname "$0")/lib.sh" "$@"
 CTL=${2:-$(dirname "$VIPDNSD")/vipdnsctl}
@@ -265,5 +267,22 @@ q www.lab. A
 expect_rcode NOERROR
 out=$("$CTL" -s "$(sock 1)" status 2>&1)
 check "control still works after the garbage" grep -q '^version: ' <<<"$out"
+
+section "a node without a snapshot warms its cache from a healthy peer"
+# node3 comes back as a new node would: no snapshot, cache-warm-entries
+# set; with the authorities down it can only answer what node1 gave it
+check "node1 has www.lab. cached" test "$(node_dig 1 www.lab. A)" = 203.0.113.80
+"$LAB" resolver-stop 3 2>/dev/null
+rm -f "$VDLAB_DIR/node3/cache.snapshot"
+echo "cache-warm-entries = 1000" >>"$NODE3_CONF"
+"$LAB" auth-stop 2>/dev/null
+"$LAB" resolver-start 3 2>/dev/null || fail "node3 restarted"
+info "$(grep -E 'snapshot|warm' "$VDLAB_DIR/node3/resolver.log" | tail -n 3)"
+check "node3 logged the warming" grep -Eq "cache warmed from peer node1: loaded [1-9][0-9]* of" "$VDLAB_DIR/node3/resolver.log"
+check "node3 answers www.lab. from the warmed cache (authorities down)" \
+  test "$(node_dig 3 www.lab. A)" = 203.0.113.80
+out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster cache-export 0 2>&1); rc=$?
+check "cache-export N out of range is refused (exit 1)" test $rc = 1
+"$LAB" auth-start 2>/dev/null
 
 finish

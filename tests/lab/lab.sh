@@ -698,6 +698,9 @@ build_topology() {
     ip -n "$ns" link set dn0 up
     ip -n "$ns" route add 192.0.2.0/24 via "$(node_rtr4 "$i")" dev dn0
     ip -n "$ns" -6 route add 2001:db8:c::/64 via "$(node_rtr6 "$i")" dev dn0
+    # the other nodes, through the router (cluster channel, cache warming)
+    ip -n "$ns" route add 203.0.113.128/26 via "$(node_rtr4 "$i")" dev dn0
+    ip -n "$ns" -6 route add 2001:db8:e0::/48 via "$(node_rtr6 "$i")" dev dn0
     nh4+=(nexthop via "$(node_dn4 "$i")" dev "n$i")
     nh6+=(nexthop via "$(node_dn6 "$i")" dev "n$i")
   done

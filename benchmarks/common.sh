@@ -121,6 +121,20 @@ stop_resolver() {
   RES_PID=""
 }
 
+# A wildcard *.wild.lab. (A and AAAA, TTL BENCH_WILD_TTL [300]) in the
+# (unsigned) lab. zone of THIS bench's lab only, so every "NAME.wild.lab."
+# exists and is a distinct cache entry.  Done on the lab's state copy of
+# the zone, not in lab.sh.  Needs LAB and the sourced lab.env.
+bench_add_wildcard() {
+  local ttl=${BENCH_WILD_TTL:-300}
+  printf '; added by benchmarks/common.sh\n*.wild %s A 203.0.113.87\n*.wild %s AAAA 2001:db8::87\n' \
+    "$ttl" "$ttl" >>"$VDLAB_DIR/zones/lab.zone"
+  "$LAB" auth-stop >/dev/null 2>&1
+  "$LAB" auth-start >/dev/null 2>&1 || die "restarting NSD with the wildcard failed"
+  ip netns exec "$NS_AUTH" dig +short +norecurse @"$AUTH_LAB4" probe.wild.lab. A |
+    grep -qx 203.0.113.87 || die "wildcard *.wild.lab. not served"
+}
+
 # bench_lab_up: the lab with no resolver (tests/lab/lab.sh, VDLAB), a
 # wildcard *.wild.lab. (A and AAAA, TTL BENCH_WILD_TTL [300]) for distinct
 # names that all exist, and, with
@@ -134,16 +148,7 @@ bench_lab_up() {
   # shellcheck disable=SC1091
   source "$VDLAB_DIR/lab.env"
 
-  # A wildcard in the (unsigned) lab. zone of THIS bench's lab only, so
-  # every "NAME.wild.lab." exists and is a distinct cache entry.  Done on
-  # the lab's state copy of the zone, not in lab.sh.
-  local ttl=${BENCH_WILD_TTL:-300}
-  printf '; added by benchmarks/common.sh\n*.wild %s A 203.0.113.87\n*.wild %s AAAA 2001:db8::87\n' \
-    "$ttl" "$ttl" >>"$VDLAB_DIR/zones/lab.zone"
-  "$LAB" auth-stop >/dev/null 2>&1
-  "$LAB" auth-start >/dev/null 2>&1 || die "restarting NSD with the wildcard failed"
-  ip netns exec "$NS_AUTH" dig +short +norecurse @"$AUTH_LAB4" probe.wild.lab. A |
-    grep -qx 203.0.113.87 || die "wildcard *.wild.lab. not served"
+  bench_add_wildcard
 
   # BENCH_PATH=direct: the generators' namespace, one veth pair straight to the
   # node (node end b0 192.0.2.129/30, generator end g0 192.0.2.130/30: inside

@@ -814,6 +814,13 @@ static bool match_zone(const struct vd_cache_entry *e, const void *arg)
 			    a->len);
 }
 
+static bool match_negative(const struct vd_cache_entry *e, const void *arg)
+{
+	return (e->meta.kind == VD_DNS_ANSWER_NXDOMAIN ||
+		e->meta.kind == VD_DNS_ANSWER_NODATA) &&
+	       match_zone(e, arg);
+}
+
 static bool match_all(const struct vd_cache_entry *e, const void *arg)
 {
 	(void)e;
@@ -839,6 +846,16 @@ size_t vd_cache_flush_zone(struct vd_cache *c, const uint8_t *zone,
 	if (vd_fails_assert(c && zone && zone_len > 0))
 		return 0;
 	return flush_if(c, match_zone, &a);
+}
+
+size_t vd_cache_flush_negative(struct vd_cache *c, const uint8_t *zone,
+			       size_t zone_len)
+{
+	struct vd_cache_name_arg a = { zone, zone_len, -1 };
+
+	if (vd_fails_assert(c && zone && zone_len > 0))
+		return 0;
+	return flush_if(c, match_negative, &a);
 }
 
 size_t vd_cache_flush_all(struct vd_cache *c)

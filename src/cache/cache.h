@@ -155,6 +155,11 @@ size_t vd_cache_flush_name(struct vd_cache *c, const uint8_t *name,
 			   size_t name_len, int qtype /* -1 = all */);
 size_t vd_cache_flush_zone(struct vd_cache *c, const uint8_t *zone,
 			   size_t zone_len);
+/* Like flush_zone, but only negative answers (NXDOMAIN, NODATA): what a
+ * zone's servers wrongly denying names left behind, without losing the
+ * zone's good answers. */
+size_t vd_cache_flush_negative(struct vd_cache *c, const uint8_t *zone,
+			       size_t zone_len);
 size_t vd_cache_flush_all(struct vd_cache *c);
 
 /*

@@ -335,7 +335,11 @@ static int normalise(const struct entry_view *v,
 		.secure = v->secure,
 		.min_ttl = 0,
 		.max_ttl = o->max_ttl,
-		.max_neg_ttl = o->max_neg_ttl,
+		.max_neg_ttl = o->neg_ttl_for
+				       ? o->neg_ttl_for(o->neg_arg,
+							v->key + VD_DNS_KEY_HDR,
+							v->key_len - VD_DNS_KEY_HDR)
+				       : o->max_neg_ttl,
 		.servfail_ttl = 0,
 	};
 	return vd_dns_answer_normalise(v->wire, v->wire_len, &q, &no, s->out,

@@ -47,6 +47,10 @@ struct vd_snapshot_load_opts {
 	uint8_t digest[VD_SNAPSHOT_DIGEST_LEN]; /* must equal the file's */
 	uint32_t max_ttl;      /* cache-max-ttl */
 	uint32_t max_neg_ttl;  /* cache-max-negative-ttl */
+	/* when set, the negative cap for an entry's (lower-cased wire) name
+	 * instead of max_neg_ttl: per-zone caps */
+	uint32_t (*neg_ttl_for)(void *arg, const uint8_t *name, size_t len);
+	void *neg_arg;
 	size_t max_bytes;      /* stop inserting past this many cache bytes */
 	uint64_t now_ns;       /* CLOCK_MONOTONIC, for the cache */
 	uint64_t real_ns;      /* CLOCK_REALTIME, against the file's time */

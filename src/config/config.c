@@ -16,6 +16,7 @@
 #include "core/addr.h"
 #include "core/compiler.h"
 #include "core/log.h"
+#include "dns/query.h"
 
 #define MAX_LINE 4096
 /* Far beyond any real config (64 listen + 256 acl lines is ~10 KiB); the cap
@@ -93,6 +94,7 @@ static opt_check_fn check_bgp_neighbor;
 static opt_check_fn check_canary;
 static opt_check_fn check_ipv4;
 static opt_check_fn check_degrade;
+static opt_check_fn check_neg_zone;
 
 #define FIELD(f)                                                               \
 	.offset = offsetof(struct vd_config, f),                               \
@@ -174,6 +176,12 @@ static const struct opt options[] = {
 	{.name = "cache-max-negative-ttl", .type = OPT_UINT,
 	 FIELD(cache_max_negative_ttl), .def = "3600", .min = 0, .max = 86400,
 	 .doc = "Seconds; cap on NXDOMAIN/NODATA caching."},
+	{.name = "cache-max-negative-ttl-zone", .type = OPT_STRLIST,
+	 LIST(neg_ttl_zones, n_neg_ttl_zones), .def = "",
+	 .max = VD_CONFIG_MAX_LIST, .check = check_neg_zone,
+	 .doc = "\"ZONE SECONDS\": cap on NXDOMAIN/NODATA caching for ZONE "
+		"and below (the most specific zone wins); repeatable.  Bounds "
+		"how long a TLD's bad NXDOMAIN outlives its repair."},
 	{.name = "servfail-ttl", .type = OPT_UINT, FIELD(servfail_ttl),
 	 .def = "5", .min = 1, .max = 300,
 	 .doc = "Seconds a resolution failure is cached (RFC 9520)."},
@@ -667,6 +675,40 @@ static const char *check_endpoint(const char *in, char *out, size_t outlen)
 	socklen_t len;
 	if (in[0] && vd_addr_parse(in, &ss, &len) != 0)
 		return "expected ADDR@PORT like 127.0.0.1@9153 or ::1@9153";
+	if ((size_t)snprintf(out, outlen, "%s", in) >= outlen)
+		return "too long";
+	return NULL;
+}
+
+int vd_config_neg_zone_parse(const char *in, uint8_t *zone, size_t *zone_len,
+			     uint32_t *ttl)
+{
+	char name[VD_CONFIG_STR_MAX];
+	const char *sp = strchr(in, ' ');
+	if (!sp || (size_t)(sp - in) >= sizeof(name))
+		return -EINVAL;
+	memcpy(name, in, (size_t)(sp - in));
+	name[sp - in] = '\0';
+	int n = vd_dns_name_from_str(name, zone, VD_DNS_NAME_MAX);
+	if (n < 0)
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(sp + 1, &end, 10);
+	if (errno || end == sp + 1 || *end || sp[1] == '-' || v > 86400)
+		return -EINVAL;
+	*zone_len = (size_t)n;
+	*ttl = (uint32_t)v;
+	return 0;
+}
+
+static const char *check_neg_zone(const char *in, char *out, size_t outlen)
+{
+	uint8_t zone[VD_DNS_NAME_MAX];
+	size_t len;
+	uint32_t ttl;
+	if (vd_config_neg_zone_parse(in, zone, &len, &ttl) != 0)
+		return "expected \"ZONE SECONDS\" (0..86400) like \"io. 60\"";
 	if ((size_t)snprintf(out, outlen, "%s", in) >= outlen)
 		return "too long";
 	return NULL;

@@ -58,6 +58,8 @@ struct vd_config {
 	/* cache */
 	size_t cache_size;            /* bytes */
 	uint32_t cache_min_ttl, cache_max_ttl, cache_max_negative_ttl;
+	char neg_ttl_zones[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX]; /* "ZONE SECONDS" */
+	size_t n_neg_ttl_zones;
 	uint32_t servfail_ttl;        /* RFC 9520 */
 	bool serve_stale;             /* RFC 8767 */
 	uint32_t stale_max_age;       /* seconds past expiry an answer may be served */
@@ -168,5 +170,10 @@ const char *vd_config_option_name(size_t i); /* NULL past the end */
  */
 int vd_config_unbound_option_split(const char *raw, char *name,
 				   size_t namelen, const char **value);
+
+/* One cache-max-negative-ttl-zone value: the zone as lower-cased wire
+ * (VD_DNS_NAME_MAX bytes) and its cap.  0 or -EINVAL. */
+int vd_config_neg_zone_parse(const char *in, uint8_t *zone, size_t *zone_len,
+			     uint32_t *ttl);
 
 #endif

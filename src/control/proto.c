@@ -17,6 +17,8 @@ const struct vd_ctl_cmd_info vd_ctl_commands[] = {
 	 "remove NAME (one TYPE or all) from the cache", ANY},
 	{"flush-zone", 1, 1, "NAME", "remove NAME and every name below it",
 	 ANY},
+	{"flush-negative", 1, 1, "ZONE",
+	 "remove NXDOMAIN/NODATA answers at or below ZONE", ANY},
 	{"flush-all", 0, 0, "", "empty the cache", ANY},
 	{"dump-cache", 0, 0, "",
 	 "list entries: name type class flags ttl rcode kind size hits", LOCAL},

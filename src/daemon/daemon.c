@@ -188,7 +188,12 @@ static bool recursion_changed(const struct vd_config *a, const struct vd_config 
 	       a->qname_minimisation != b->qname_minimisation ||
 	       a->aggressive_nsec != b->aggressive_nsec ||
 	       a->use_caps_for_id != b->use_caps_for_id ||
-	       a->edns_buffer_size != b->edns_buffer_size;
+	       a->edns_buffer_size != b->edns_buffer_size ||
+	       a->cache_max_ttl != b->cache_max_ttl ||
+	       a->cache_max_negative_ttl != b->cache_max_negative_ttl ||
+	       a->n_neg_ttl_zones != b->n_neg_ttl_zones ||
+	       memcmp(a->neg_ttl_zones, b->neg_ttl_zones,
+		      sizeof(a->neg_ttl_zones)) != 0;
 }
 
 static int reload_locked(struct vd_daemon *d);

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "core/clock.h"
+#include "dns/query.h"
 
 struct vd_settings *vd_settings_new(const struct vd_config *cfg)
 {
@@ -30,10 +31,38 @@ struct vd_settings *vd_settings_new(const struct vd_config *cfg)
 	s->stale_client_timeout_ns =
 		(uint64_t)cfg->stale_client_timeout_ms * VD_NS_PER_MS;
 	s->stale_refresh_ns = (uint64_t)cfg->stale_refresh_time * VD_NS_PER_SEC;
+	s->neg_ttl_floor = cfg->cache_max_negative_ttl;
+	for (size_t i = 0; i < cfg->n_neg_ttl_zones; i++) {
+		struct vd_neg_zone *z = &s->neg_zones[s->n_neg_zones];
+		size_t len;
+		/* checked when the file was read */
+		if (vd_config_neg_zone_parse(cfg->neg_ttl_zones[i], z->zone, &len,
+					     &z->ttl) != 0)
+			continue;
+		z->len = (uint8_t)len;
+		s->n_neg_zones++;
+		if (z->ttl < s->neg_ttl_floor)
+			s->neg_ttl_floor = z->ttl;
+	}
 	vd_settings_answer_digest(cfg, s->answer_digest);
 	s->recursion_timeout_ns =
 		(uint64_t)cfg->recursion_timeout_ms * VD_NS_PER_MS;
 	return s;
+}
+
+uint32_t vd_settings_max_neg_ttl(const struct vd_settings *s,
+				 const uint8_t *name, size_t len)
+{
+	uint32_t ttl = s->cfg.cache_max_negative_ttl;
+	size_t best = 0;
+	for (size_t i = 0; i < s->n_neg_zones; i++) {
+		const struct vd_neg_zone *z = &s->neg_zones[i];
+		if (z->len > best && vd_dns_name_in_zone(name, len, z->zone, z->len)) {
+			best = z->len;
+			ttl = z->ttl;
+		}
+	}
+	return ttl;
 }
 
 static void digest_str(EVP_MD_CTX *md, const char *tag, const char *v)

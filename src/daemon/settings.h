@@ -19,9 +19,22 @@ struct vd_settings {
 	uint64_t stale_client_timeout_ns; /* 0: only on failure */
 	uint64_t stale_refresh_ns;        /* 0: every query retries */
 	uint64_t recursion_timeout_ns;
+	/* cache-max-negative-ttl-zone, parsed */
+	struct vd_neg_zone {
+		uint8_t zone[255];
+		uint8_t len;
+		uint32_t ttl;
+	} neg_zones[VD_CONFIG_MAX_LIST];
+	size_t n_neg_zones;
+	uint32_t neg_ttl_floor; /* the smallest negative cap of all */
 	/* vd_settings_answer_digest() of cfg */
 	uint8_t answer_digest[32];
 };
+
+/* The negative-answer cap for a lower-cased wire name: the most specific
+ * cache-max-negative-ttl-zone covering it, else cache-max-negative-ttl. */
+uint32_t vd_settings_max_neg_ttl(const struct vd_settings *s,
+				 const uint8_t *name, size_t len);
 
 /*
  * SHA-256 over the settings that decide which answers are right: DNSSEC

@@ -71,8 +71,20 @@ int vd_daemon_cache_export(struct vd_daemon *d, size_t n, uint8_t **buf,
 	return vd_snapshot_build(d->cache, &o, buf, len, entries);
 }
 
+static uint32_t neg_ttl_for(void *arg, const uint8_t *name, size_t len)
+{
+	struct vd_daemon *d = arg;
+	rcu_read_lock();
+	uint32_t t = vd_settings_max_neg_ttl(rcu_dereference(d->settings), name,
+					     len);
+	rcu_read_unlock();
+	return t;
+}
+
 static void load_opts(struct vd_daemon *d, struct vd_snapshot_load_opts *o)
 {
+	o->neg_ttl_for = neg_ttl_for;
+	o->neg_arg = d;
 	rcu_read_lock();
 	const struct vd_settings *st = rcu_dereference(d->settings);
 	memcpy(o->digest, st->answer_digest, sizeof(o->digest));

@@ -341,7 +341,8 @@ static void res_done(struct vd_res *r, struct res_pending *p)
 		.secure = rq->sec == 2,
 		.min_ttl = st->cfg.cache_min_ttl,
 		.max_ttl = st->cfg.cache_max_ttl,
-		.max_neg_ttl = st->cfg.cache_max_negative_ttl,
+		.max_neg_ttl = vd_settings_max_neg_ttl(
+			st, p->key + VD_DNS_KEY_HDR, p->key_len - VD_DNS_KEY_HDR),
 		.servfail_ttl = st->cfg.servfail_ttl,
 	};
 	struct vd_dns_answer_meta meta;

@@ -52,8 +52,16 @@ struct ub_ctx *vd_res_ctx_new(struct event_base *base,
 		snprintf(err, errlen, "libunbound: cannot create a context");
 		return NULL;
 	}
-	char num[32];
+	char num[32], max_ttl[16], max_neg[16];
 	snprintf(num, sizeof(num), "%u", (unsigned)cfg->edns_buffer_size);
+	/* libunbound's own caches answer its recursions: an NXDOMAIN it kept
+	 * longer than the answer cache may would come straight back (and,
+	 * with harden-below-nxdomain, for the whole subtree).  Its negative
+	 * cap is the smallest of ours, per-zone ones included (it has no
+	 * per-zone cap); 0 there would mean no cap at all. */
+	snprintf(max_ttl, sizeof(max_ttl), "%u", (unsigned)cfg->cache_max_ttl);
+	snprintf(max_neg, sizeof(max_neg), "%u",
+		 (unsigned)VD_MAX(st->neg_ttl_floor, 1u));
 	const struct {
 		const char *name;
 		const char *value;
@@ -68,6 +76,8 @@ struct ub_ctx *vd_res_ctx_new(struct event_base *base,
 		{"harden-large-queries:", "yes"},
 		{"harden-short-bufsize:", "yes"},
 		{"edns-buffer-size:", num},
+		{"cache-max-ttl:", max_ttl},
+		{"cache-max-negative-ttl:", max_neg},
 		/* Staleness, prefetch and minimal answers are the answer
 		 * cache's business; libunbound's caches serve recursion. */
 		{"serve-expired:", "no"},

@@ -16,6 +16,8 @@
 #  - the control socket refuses a client without permission (file mode,
 #    and peer credentials when the mode lets anybody connect);
 #  - malformed control messages get an error and serving goes on;
+#  - the .io incident replayed: a wrongly denied name cached on every node
+#    is repaired everywhere within 1 s by --cluster flush-negative;
 #  - a node starting without a snapshot warms its cache from a healthy peer
 #    (cache-warm-entries) before it answers.
 #   tests/integration/test_cluster.sh PATH_TO_VIPDNSD [PATH_TO_VIPDNSCTL]
@@ -267,6 +269,41 @@ q www.lab. A
 expect_rcode NOERROR
 out=$("$CTL" -s "$(sock 1)" status 2>&1)
 check "control still works after the garbage" grep -q '^version: ' <<<"$out"
+
+section "the .io incident: a zone's servers deny names that exist; one command repairs every node"
+# In 2023 .io's servers briefly answered NXDOMAIN for names that exist;
+# resolvers kept the denial for its negative TTL.  Here lab.'s server
+# loses www (NXDOMAIN, kept 60 s by the SOA), every node caches that, the
+# zone is repaired, and vipdnsctl --cluster flush-negative lab. must bring
+# www.lab. back on every node at once, keeping the zone's good answers.
+for ((i = 1; i <= NODES; i++)); do node_dig "$i" mail.lab. A >/dev/null; done
+cp "$VDLAB_DIR/zones/lab.zone" "$WORK/lab.zone.good"
+sed -i '/^www      A     203.0.113.80$/d; /^www      AAAA  2001:db8:80::80$/d' "$VDLAB_DIR/zones/lab.zone"
+"$LAB" auth-stop 2>/dev/null; "$LAB" auth-start 2>/dev/null
+in_client "$CTL" -c "$WORK/ops.conf" --cluster flush www.lab. >/dev/null 2>&1
+denied=0
+for ((i = 1; i <= NODES; i++)); do
+  rc=$(in_node "$i" dig +time=2 +tries=1 @127.0.0.1 www.lab. A | sed -n 's/.*status: \([A-Z]*\),.*/\1/p')
+  [[ $rc == NXDOMAIN ]] && denied=$((denied + 1))
+done
+check "every node caches the wrong NXDOMAIN for www.lab. ($denied of $NODES)" test "$denied" = "$NODES"
+cp "$WORK/lab.zone.good" "$VDLAB_DIR/zones/lab.zone"
+"$LAB" auth-stop 2>/dev/null; "$LAB" auth-start 2>/dev/null
+rc=$(in_node 1 dig +time=2 +tries=1 @127.0.0.1 www.lab. A | sed -n 's/.*status: \([A-Z]*\),.*/\1/p')
+check "the zone is repaired, yet node1 still denies www.lab. from its cache" test "$rc" = NXDOMAIN
+t0=$(date +%s%N)
+out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster flush-negative lab. 2>&1); rc=$?
+check "vipdnsctl --cluster flush-negative lab. exits 0" test $rc = 0
+back=0
+for ((i = 1; i <= NODES; i++)); do
+  [[ $(node_dig "$i" www.lab. A) == 203.0.113.80 ]] && back=$((back + 1))
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "every node answers www.lab. again ($back of $NODES, ${ms} ms after the command)" \
+  bash -c '[[ $1 == "$2" ]] && (( $3 < 1000 ))' _ "$back" "$NODES" "$ms"
+check "each node flushed only negative entries" grep -q "flushed [0-9]* negative entries at or below lab." <<<"$out"
+t=$(in_node 1 dig +time=2 +tries=1 @127.0.0.1 mail.lab. A | awk '$1 == "mail.lab." && $4 == "A" {print $2}')
+check "the zone's good answers stayed cached (mail.lab. TTL ${t:-?} < 300)" bash -c '[[ -n $1 ]] && (( $1 < 300 ))' _ "$t"
 
 section "a node without a snapshot warms its cache from a healthy peer"
 # node3 comes back as a new node would: no snapshot, cache-warm-entries

@@ -699,3 +699,46 @@ Test(cache, buckets_follow_the_budget)
 	cr_assert_eq(st.buckets, vd_cache_buckets_for(budget * 8));
 	vd_cache_destroy(c);
 }
+
+static int insert_kind(struct vd_cache *c, const struct t_key *k, uint8_t kind)
+{
+	uint8_t wire[64] = { 0 };
+	uint16_t offs[1] = { 30 };
+	struct vd_dns_answer_meta m = { 0 };
+	m.wire_len = sizeof(wire);
+	m.n_ttls = 1;
+	m.qname_len = (uint8_t)(k->len - VD_DNS_KEY_HDR);
+	m.ttl = 60;
+	m.kind = kind;
+	return vd_cache_insert(c, k->b, k->len, k->hash, wire, &m, offs, 0);
+}
+
+/* The .io repair: only the zone's denials go, its good answers and other
+ * zones' denials stay. */
+Test(cache, flush_negative_takes_only_denials_in_zone)
+{
+	struct vd_cache *c = mk(1 << 20, 0);
+	struct t_key nx = t_mkkey(0, T_QA, "www.example.io");
+	struct t_key nodata = t_mkkey(0, T_QAAAA, "v4.example.io");
+	struct t_key apex = t_mkkey(0, T_QA, "io");
+	struct t_key pos = t_mkkey(0, T_QA, "ok.example.io");
+	struct t_key fail = t_mkkey(0, T_QA, "f.example.io");
+	struct t_key other = t_mkkey(0, T_QA, "www.example.org");
+	cr_assert_eq(insert_kind(c, &nx, VD_DNS_ANSWER_NXDOMAIN), 0);
+	cr_assert_eq(insert_kind(c, &nodata, VD_DNS_ANSWER_NODATA), 0);
+	cr_assert_eq(insert_kind(c, &apex, VD_DNS_ANSWER_NXDOMAIN), 0);
+	cr_assert_eq(insert_kind(c, &pos, VD_DNS_ANSWER_POSITIVE), 0);
+	cr_assert_eq(insert_kind(c, &fail, VD_DNS_ANSWER_SERVFAIL), 0);
+	cr_assert_eq(insert_kind(c, &other, VD_DNS_ANSWER_NXDOMAIN), 0);
+	uint8_t zone[256];
+	size_t zone_len = t_name(zone, "io");
+	cr_assert_eq(vd_cache_flush_negative(c, zone, zone_len), 3);
+	cr_assert_not(t_has(c, &nx));
+	cr_assert_not(t_has(c, &nodata));
+	cr_assert_not(t_has(c, &apex));
+	cr_assert(t_has(c, &pos));
+	cr_assert(t_has(c, &fail));
+	cr_assert(t_has(c, &other));
+	t_check_stats(c);
+	vd_cache_destroy(c);
+}

@@ -656,3 +656,32 @@ Test(config, messages_do_not_echo_control_bytes_or_huge_values)
 	parse_fails("threads = \"\t\"\n", "t.conf:1: threads: expected an "
 					 "integer from 0 to 64, got \"?\"");
 }
+
+Test(config, warm_restart_and_negative_zone_options)
+{
+	struct vd_config *c = malloc(sizeof(*c));
+	parse_ok(c, "cache-snapshot = /var/lib/x/c.snap\n"
+		    "cache-warm-entries = 5000\n"
+		    "stale-refresh-time = 0\n"
+		    "cache-max-negative-ttl-zone = io. 60\n"
+		    "cache-max-negative-ttl-zone = \"example.com 0\"\n");
+	cr_assert_str_eq(c->cache_snapshot, "/var/lib/x/c.snap");
+	cr_assert_eq(c->cache_warm_entries, 5000);
+	cr_assert_eq(c->stale_refresh_time, 0);
+	cr_assert_eq(c->n_neg_ttl_zones, 2);
+	parse_ok(c, "cache-snapshot = \"\"\n");
+	cr_assert_str_eq(c->cache_snapshot, "");
+	free(c);
+	parse_fails("cache-snapshot = relative.snap\n",
+		    "t.conf:1: cache-snapshot: \"relative.snap\" is not an "
+		    "absolute path");
+	parse_fails("cache-max-negative-ttl-zone = io.\n",
+		    "t.conf:1: cache-max-negative-ttl-zone: expected \"ZONE "
+		    "SECONDS\" (0..86400) like \"io. 60\", got \"io.\"");
+	parse_fails("cache-max-negative-ttl-zone = io. 86401\n",
+		    "t.conf:1: cache-max-negative-ttl-zone: expected \"ZONE "
+		    "SECONDS\" (0..86400) like \"io. 60\", got \"io. 86401\"");
+	parse_fails("cache-max-negative-ttl-zone = io. -1\n",
+		    "t.conf:1: cache-max-negative-ttl-zone: expected \"ZONE "
+		    "SECONDS\" (0..86400) like \"io. 60\", got \"io. -1\"");
+}

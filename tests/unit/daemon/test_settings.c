@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 
 #include "daemon/settings.h"
+#include "dns/query.h"
 
 static struct vd_config *cfg_new(void)
 {
@@ -58,4 +59,29 @@ Test(answer_digest, follows_answer_settings_only)
 	cr_assert(!same(a, b), "an unbound-option line");
 	free(a);
 	free(b);
+}
+
+Test(neg_ttl_zones, most_specific_zone_wins)
+{
+	struct vd_config *cfg = cfg_new();
+	cfg->cache_max_negative_ttl = 3600;
+	snprintf(cfg->neg_ttl_zones[0], sizeof(cfg->neg_ttl_zones[0]), "io. 60");
+	snprintf(cfg->neg_ttl_zones[1], sizeof(cfg->neg_ttl_zones[1]),
+		 "example.io 5");
+	cfg->n_neg_ttl_zones = 2;
+	struct vd_settings *st = vd_settings_new(cfg);
+	cr_assert_not_null(st);
+	uint8_t n[256];
+	int l = vd_dns_name_from_str("a.b.example.io", n, sizeof(n));
+	cr_assert_eq(vd_settings_max_neg_ttl(st, n, (size_t)l), 5);
+	l = vd_dns_name_from_str("other.io", n, sizeof(n));
+	cr_assert_eq(vd_settings_max_neg_ttl(st, n, (size_t)l), 60);
+	l = vd_dns_name_from_str("io", n, sizeof(n));
+	cr_assert_eq(vd_settings_max_neg_ttl(st, n, (size_t)l), 60);
+	l = vd_dns_name_from_str("bio", n, sizeof(n));
+	cr_assert_eq(vd_settings_max_neg_ttl(st, n, (size_t)l), 3600,
+		     "label boundary: bio. is not under io.");
+	cr_assert_eq(st->neg_ttl_floor, 5, "libunbound gets the smallest cap");
+	vd_settings_free(st);
+	free(cfg);
 }

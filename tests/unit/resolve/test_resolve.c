@@ -727,3 +727,58 @@ Test(shared, workers_share_one_context, .init = setup_no_stale,
 	vd_res_destroy(w2->res);
 	free(w2);
 }
+
+/* ---- cache-max-negative-ttl-zone: the most specific zone's cap ------- */
+
+static void neg_zone_cap(struct vd_config *cfg)
+{
+	cfg->cache_max_negative_ttl = 3600;
+	snprintf(cfg->neg_ttl_zones[0], sizeof(cfg->neg_ttl_zones[0]),
+		 "lab. 7");
+	cfg->n_neg_ttl_zones = 1;
+}
+
+/* NXDOMAIN for name with an SOA of TTL 300, MINIMUM 60. */
+static void nxdomain(struct pkt *p, const char *name)
+{
+	p_hdr(p, 0x4242, VD_DNS_F_QR | VD_DNS_F_RD | VD_DNS_F_RA | 3, 1, 0, 1,
+	      0);
+	p_name(p, name);
+	p_u16(p, VD_DNS_T_A);
+	p_u16(p, VD_DNS_C_IN);
+	p_ptr(p, 12);
+	p_u16(p, 6);
+	p_u16(p, VD_DNS_C_IN);
+	p_u32(p, 300);
+	p_u16(p, 2 + 2 + 20);
+	p_ptr(p, 12);
+	p_ptr(p, 12);
+	for (int i = 0; i < 4; i++)
+		p_u32(p, 1);
+	p_u32(p, 60);
+}
+
+static uint32_t negative_lifetime(const char *name)
+{
+	struct h_query hq;
+	h_query(&hq, name, 1, VD_DNS_F_RD);
+	struct vd_reply_to udp = h_udp_dest();
+	int before = fake_ub.n_calls;
+	cr_assert_eq(submit(&hq, &udp), 0);
+	struct pkt nx = {0};
+	nxdomain(&nx, name);
+	fake_fire(before, 0, nx.b, nx.len, 0, NULL);
+	uint8_t ans[VD_DNS_MSG_MAX];
+	cr_assert_gt(h_udp_recv(ans, sizeof(ans)), 0);
+	cr_assert_eq(h_rcode(ans), VD_DNS_RCODE_NXDOMAIN);
+	const struct vd_cache_entry *e = h_lookup(&hq);
+	cr_assert_not_null(e);
+	return e->meta.ttl;
+}
+
+Test(neg_ttl_zone, capped_inside_the_zone_only, .fini = teardown)
+{
+	h_setup(neg_zone_cap);
+	cr_assert_eq(negative_lifetime("nx.lab"), 7);
+	cr_assert_eq(negative_lifetime("nx.example"), 60, "SOA MINIMUM");
+}

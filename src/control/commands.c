@@ -69,8 +69,22 @@ static void settings_snapshot(struct vd_ctl *c, char *node_id, size_t cap,
 	rcu_read_unlock();
 }
 
+static void hex16(const uint8_t *d, char out[17])
+{
+	for (int i = 0; i < 8; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
 static int cmd_status(struct vd_ctl *c, struct evbuffer *out)
 {
+	char policy[17], anchors[17];
+	size_t n_anchor_files;
+	rcu_read_lock();
+	const struct vd_settings *st = rcu_dereference(c->d->settings);
+	hex16(st->policy_digest, policy);
+	hex16(st->anchor_digest, anchors);
+	n_anchor_files = st->cfg.n_trust_anchor_files;
+	rcu_read_unlock();
 	char anycast[256];
 	vd_anycast_summary(c->d, anycast, sizeof(anycast));
 	struct vd_stats s;
@@ -99,14 +113,17 @@ static int cmd_status(struct vd_ctl *c, struct evbuffer *out)
 		"control socket: %s\n"
 		"metrics: %s\n"
 		"cluster: %s\n"
-		"anycast: %s\n",
+		"anycast: %s\n"
+		"answer-policy: %s\n"
+		"trust-anchors: %s %s\n",
 		VD_VERSION, node, (uint64_t)((vd_now_ns() - c->start_ns) / VD_NS_PER_SEC),
 		c->config_path[0] ? c->config_path : "built-in defaults",
 		c->d->n_workers, udp, tcp, s.queries_udp, s.queries_tcp,
 		cs.entries, cs.bytes, budget, s.outstanding,
 		c->path[0] ? c->path : "off",
 		c->metrics_listen[0] ? c->metrics_listen : "off",
-		c->cluster_listen[0] ? c->cluster_listen : "off", anycast);
+		c->cluster_listen[0] ? c->cluster_listen : "off", anycast,
+		policy, n_anchor_files ? "files" : "built-in", anchors);
 	return 0;
 }
 

@@ -103,7 +103,8 @@ out:
 
 /* Returns EXIT_OK, EXIT_FAILED or EXIT_UNREACHABLE for one node. */
 static int run_peer(SSL_CTX *ctx, const char *peer, const char *cmd,
-		    const char *req, int timeout, char *why, size_t whylen)
+		    const char *req, int timeout, char **keep, char *why,
+		    size_t whylen)
 {
 	char name[64];
 	struct vd_ctl_chan ch;
@@ -139,9 +140,69 @@ static int run_peer(SSL_CTX *ctx, const char *peer, const char *cmd,
 out:
 	if (status != EXIT_OK && !(status == EXIT_FAILED && body))
 		printf("%s (%s): FAILED: %s\n", name, eq + 1, why);
+	if (keep && status == EXIT_OK && body) {
+		*keep = body;
+		body = NULL;
+	}
 	free(body);
 	vd_ctl_chan_close(&ch);
 	return status;
+}
+
+/* The value of "key: value" in a status body, into out. */
+static bool status_value(const char *body, const char *key, char *out,
+			 size_t cap)
+{
+	size_t kl = strlen(key);
+	for (const char *l = body; l && *l;) {
+		if (strncmp(l, key, kl) == 0 && l[kl] == ':' && l[kl + 1] == ' ') {
+			size_t n = strcspn(l + kl + 2, "\n");
+			snprintf(out, cap, "%.*s", (int)n, l + kl + 2);
+			return true;
+		}
+		const char *nl = strchr(l, '\n');
+		l = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * Nodes behind one VIP must not disagree: after `--cluster status`, the
+ * version, answer policy and trust anchors of every node that answered
+ * are compared, and any difference is named on stderr (exit 1).
+ */
+static int drift_check(const struct vd_config *cfg, char **bodies)
+{
+	static const char *const keys[] = {"version", "answer-policy",
+					   "trust-anchors"};
+	int rc = EXIT_OK;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		char first[128] = "", v[128], list[2048] = "";
+		size_t used = 0;
+		bool differ = false, any = false;
+		for (size_t i = 0; i < cfg->n_cluster_peers; i++) {
+			if (!bodies[i] ||
+			    !status_value(bodies[i], keys[k], v, sizeof(v)))
+				continue;
+			if (!any)
+				snprintf(first, sizeof(first), "%s", v);
+			else if (strcmp(first, v) != 0)
+				differ = true;
+			any = true;
+			const char *peer = cfg->cluster_peers[i];
+			int w = snprintf(list + used, sizeof(list) - used,
+					 "%s%.*s=%s", used ? ", " : "",
+					 (int)strcspn(peer, "="), peer, v);
+			if (w > 0 && (size_t)w < sizeof(list) - used)
+				used += (size_t)w;
+		}
+		if (differ) {
+			fprintf(stderr, "vipdnsctl: drift: %s differs: %s\n",
+				keys[k], list);
+			rc = EXIT_FAILED;
+		}
+	}
+	return rc;
 }
 
 static int run_cluster(const struct vd_config *cfg, const char *cmd,
@@ -163,10 +224,13 @@ static int run_cluster(const struct vd_config *cfg, const char *cmd,
 		fprintf(stderr, "vipdnsctl: --cluster: %s\n", err);
 		return EXIT_USAGE;
 	}
+	char *bodies[VD_CONFIG_MAX_LIST] = {NULL};
+	bool status = strcmp(cmd, "status") == 0;
 	for (size_t i = 0; i < cfg->n_cluster_peers; i++) {
 		char why[512] = "";
 		const char *peer = cfg->cluster_peers[i];
-		int st = run_peer(ctx, peer, cmd, req, timeout, why, sizeof(why));
+		int st = run_peer(ctx, peer, cmd, req, timeout,
+				  status ? &bodies[i] : NULL, why, sizeof(why));
 		fflush(stdout);
 		if (st == EXIT_OK)
 			continue;
@@ -182,6 +246,13 @@ static int run_cluster(const struct vd_config *cfg, const char *cmd,
 	SSL_CTX_free(ctx);
 	if (worst != EXIT_OK)
 		fprintf(stderr, "vipdnsctl: %s failed on: %s\n", cmd, failed);
+	if (status) {
+		int d = drift_check(cfg, bodies);
+		if (d > worst)
+			worst = d;
+		for (size_t i = 0; i < cfg->n_cluster_peers; i++)
+			free(bodies[i]);
+	}
 	return worst;
 }
 

@@ -8,6 +8,64 @@
 
 #include "core/clock.h"
 #include "dns/query.h"
+#include "resolve/resolve.h"
+
+static void digest_str(EVP_MD_CTX *md, const char *tag, const char *v);
+
+static void policy_digest(struct vd_settings *s)
+{
+	const struct vd_config *c = &s->cfg;
+	const uint64_t v[] = {c->cache_min_ttl, c->cache_max_ttl,
+			      c->cache_max_negative_ttl, c->servfail_ttl,
+			      c->serve_stale, c->stale_max_age,
+			      c->stale_answer_ttl, c->stale_client_timeout_ms,
+			      c->stale_refresh_time, c->recursion_timeout_ms};
+	memset(s->policy_digest, 0, 32);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(md, s->answer_digest, 32) == 1 &&
+	    EVP_DigestUpdate(md, v, sizeof(v)) == 1 &&
+	    EVP_DigestUpdate(md, c->neg_ttl_zones,
+			     c->n_neg_ttl_zones * sizeof(c->neg_ttl_zones[0])) == 1)
+		(void)EVP_DigestFinal_ex(md, s->policy_digest, &n);
+	EVP_MD_CTX_free(md);
+}
+
+/* The anchors' contents as read now (a file libunbound rewrites under
+ * RFC 5011 changes it); unreadable files count by name. */
+static void anchor_digest(const struct vd_config *cfg, uint8_t out[32])
+{
+	memset(out, 0, 32);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return;
+	}
+	if (cfg->n_trust_anchor_files == 0)
+		for (size_t i = 0; vd_res_builtin_anchors[i]; i++)
+			EVP_DigestUpdate(md, vd_res_builtin_anchors[i],
+					 strlen(vd_res_builtin_anchors[i]) + 1);
+	for (size_t i = 0; i < cfg->n_trust_anchor_files; i++) {
+		FILE *f = fopen(cfg->trust_anchor_files[i], "re");
+		if (!f) {
+			digest_str(md, "unreadable", cfg->trust_anchor_files[i]);
+			continue;
+		}
+		char buf[4096];
+		size_t got, total = 0;
+		while ((got = fread(buf, 1, sizeof(buf), f)) > 0 &&
+		       total < (1u << 20)) {
+			EVP_DigestUpdate(md, buf, got);
+			total += got;
+		}
+		fclose(f);
+	}
+	unsigned int n = 0;
+	if (EVP_DigestFinal_ex(md, out, &n) != 1)
+		memset(out, 0, 32);
+	EVP_MD_CTX_free(md);
+}
 
 struct vd_settings *vd_settings_new(const struct vd_config *cfg)
 {
@@ -45,6 +103,8 @@ struct vd_settings *vd_settings_new(const struct vd_config *cfg)
 			s->neg_ttl_floor = z->ttl;
 	}
 	vd_settings_answer_digest(cfg, s->answer_digest);
+	policy_digest(s);
+	anchor_digest(cfg, s->anchor_digest);
 	s->recursion_timeout_ns =
 		(uint64_t)cfg->recursion_timeout_ms * VD_NS_PER_MS;
 	return s;

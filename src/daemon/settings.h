@@ -29,6 +29,12 @@ struct vd_settings {
 	uint32_t neg_ttl_floor; /* the smallest negative cap of all */
 	/* vd_settings_answer_digest() of cfg */
 	uint8_t answer_digest[32];
+	/* Config drift (vipdnsctl --cluster status): everything that decides
+	 * what a client gets (the answer digest, TTL caps, serve-stale), and
+	 * the trust anchors in force (the files' contents, or the built-in
+	 * ones).  Nodes behind one VIP must show the same. */
+	uint8_t policy_digest[32];
+	uint8_t anchor_digest[32];
 };
 
 /* The negative-answer cap for a lower-cased wire name: the most specific

@@ -18,6 +18,7 @@
 #  - malformed control messages get an error and serving goes on;
 #  - the .io incident replayed: a wrongly denied name cached on every node
 #    is repaired everywhere within 1 s by --cluster flush-negative;
+#  - --cluster status flags a node whose answer policy differs;
 #  - a node starting without a snapshot warms its cache from a healthy peer
 #    (cache-warm-entries) before it answers.
 #   tests/integration/test_cluster.sh PATH_TO_VIPDNSD [PATH_TO_VIPDNSCTL]
@@ -304,6 +305,23 @@ check "every node answers www.lab. again ($back of $NODES, ${ms} ms after the co
 check "each node flushed only negative entries" grep -q "flushed [0-9]* negative entries at or below lab." <<<"$out"
 t=$(in_node 1 dig +time=2 +tries=1 @127.0.0.1 mail.lab. A | awk '$1 == "mail.lab." && $4 == "A" {print $2}')
 check "the zone's good answers stayed cached (mail.lab. TTL ${t:-?} < 300)" bash -c '[[ -n $1 ]] && (( $1 < 300 ))' _ "$t"
+
+section "config drift: --cluster status names a node whose answers would differ"
+out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster status 2>"$WORK/err"); rc=$?
+check "status: every node agrees (exit $rc)" bash -c '[[ $1 == 0 ]] && ! grep -q drift "$2"' _ "$rc" "$WORK/err"
+check "status shows each node's answer policy and trust anchors" \
+  bash -c '(( $(grep -c "^  answer-policy: [0-9a-f]\{16\}$" <<<"$1") == 3 && $(grep -c "^  trust-anchors: files [0-9a-f]\{16\}$" <<<"$1") == 3 ))' _ "$out"
+cp "$NODE2_CONF" "$WORK/node2.conf.good"
+echo "cache-max-ttl = 600" >>"$NODE2_CONF"
+"$CTL" -s "$(sock 2)" reload >/dev/null 2>&1
+out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster status 2>"$WORK/err"); rc=$?
+check "one node with another cache-max-ttl: exit 1" test $rc = 1
+check "stderr names the drift and node2 ($(head -c 200 "$WORK/err"))" \
+  grep -q "drift: answer-policy differs: .*node2=" "$WORK/err"
+cp "$WORK/node2.conf.good" "$NODE2_CONF"
+"$CTL" -s "$(sock 2)" reload >/dev/null 2>&1
+in_client "$CTL" -c "$WORK/ops.conf" --cluster status >/dev/null 2>&1; rc=$?
+check "after the fix the nodes agree again (exit $rc)" test $rc = 0
 
 section "a node without a snapshot warms its cache from a healthy peer"
 # node3 comes back as a new node would: no snapshot, cache-warm-entries

@@ -137,7 +137,8 @@ int vd_snapshot_build(struct vd_cache *c, const struct vd_snapshot_build_opts *o
 		b.recs[i].hits = h > UINT32_MAX ? UINT32_MAX : (uint32_t)h;
 		vd_put_u32(p + 6, b.recs[i].hits);
 	}
-	qsort(b.recs, b.n, sizeof(*b.recs), by_hits_desc);
+	if (b.n > 1) /* NULL with nothing visited: not for qsort */
+		qsort(b.recs, b.n, sizeof(*b.recs), by_hits_desc);
 	size_t n = o->max_entries && o->max_entries < b.n ? o->max_entries : b.n;
 	size_t body = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -203,7 +203,8 @@ static const struct opt options[] = {
 	 .doc = "Seconds after a failed (or too slow) refresh of a stale "
 		"name during which it is answered stale at once, without "
 		"asking the authorities again (RFC 8767 failure recheck "
-		"timer; BIND's option); 0 = every query retries."},
+		"timer; BIND's option), +-25% per name so recovering "
+		"authorities see no herd; 0 = every query retries."},
 	{.name = "cache-snapshot", .type = OPT_STRING, FIELD(cache_snapshot),
 	 .def = "/var/lib/vipdns/cache.snapshot", .max = STR_LEN,
 	 .doc = "Warm restarts: the answer cache is written here on stop "

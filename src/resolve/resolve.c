@@ -258,8 +258,12 @@ static void stale_recheck_later(const struct vd_settings *st,
 {
 	if (!st->stale_refresh_ns)
 		return;
+	/* Spread by +-25% per name and node (the cache hash is keyed per
+	 * process): names that failed together at an outage's start must
+	 * not all ask again in the same second on every node once it ends. */
+	uint64_t w = st->stale_refresh_ns / 1024 * (768 + (e->hash >> 17) % 513);
 	atomic_store_explicit(&((struct vd_cache_entry *)e)->stale_retry_ns,
-			      now + st->stale_refresh_ns, memory_order_relaxed);
+			      now + w, memory_order_relaxed);
 }
 
 /* Answers every waiter of p as a failed recursion: fresh or stale from

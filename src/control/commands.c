@@ -223,39 +223,29 @@ static int cmd_flush(struct vd_ctl *c, const struct vd_ctl_request *req,
 	return 0;
 }
 
-static int cmd_flush_zone(struct vd_ctl *c, const struct vd_ctl_request *req,
-			  struct evbuffer *out, char *err, size_t errlen)
+/* flush-zone and flush-negative: everything at or below ZONE, or only its
+ * negative answers (what a zone's servers wrongly denying names left). */
+static int cmd_flush_below(struct vd_ctl *c, const struct vd_ctl_request *req,
+			   bool negative_only, struct evbuffer *out, char *err,
+			   size_t errlen)
 {
 	uint8_t wire[VD_DNS_NAME_MAX];
 	int n = name_arg(req->argv[0], wire, err, errlen);
 	if (n < 0)
 		return n;
+	/* Also for flush-negative: libunbound's negative cache (and with
+	 * harden-below-nxdomain its denial of the whole subtree) must go
+	 * too, or the next recursion answers NXDOMAIN from it again. */
 	int rc = renew_recursion(c, err, errlen);
 	if (rc != 0)
 		return rc;
-	size_t removed = vd_cache_flush_zone(c->d->cache, wire, (size_t)n);
-	evbuffer_add_printf(out, "flushed %zu entries at or below %s\n",
-			    removed, req->argv[0]);
-	return 0;
-}
-
-static int cmd_flush_negative(struct vd_ctl *c,
-			      const struct vd_ctl_request *req,
-			      struct evbuffer *out, char *err, size_t errlen)
-{
-	uint8_t wire[VD_DNS_NAME_MAX];
-	int n = name_arg(req->argv[0], wire, err, errlen);
-	if (n < 0)
-		return n;
-	/* libunbound's negative cache (and with harden-below-nxdomain its
-	 * denial of the whole subtree) must go too, or the next recursion
-	 * answers NXDOMAIN from it again. */
-	int rc = renew_recursion(c, err, errlen);
-	if (rc != 0)
-		return rc;
-	size_t removed = vd_cache_flush_negative(c->d->cache, wire, (size_t)n);
-	evbuffer_add_printf(out, "flushed %zu negative entries at or below %s\n",
-			    removed, req->argv[0]);
+	size_t removed =
+		negative_only
+			? vd_cache_flush_negative(c->d->cache, wire, (size_t)n)
+			: vd_cache_flush_zone(c->d->cache, wire, (size_t)n);
+	evbuffer_add_printf(out, "flushed %zu %sentries at or below %s\n",
+			    removed, negative_only ? "negative " : "",
+			    req->argv[0]);
 	return 0;
 }
 
@@ -540,9 +530,9 @@ int vd_ctl_run(struct vd_ctl *c, const struct vd_ctl_request *req,
 	if (!strcmp(name, "flush"))
 		return cmd_flush(c, req, out, err, errlen);
 	if (!strcmp(name, "flush-zone"))
-		return cmd_flush_zone(c, req, out, err, errlen);
+		return cmd_flush_below(c, req, false, out, err, errlen);
 	if (!strcmp(name, "flush-negative"))
-		return cmd_flush_negative(c, req, out, err, errlen);
+		return cmd_flush_below(c, req, true, out, err, errlen);
 	if (!strcmp(name, "flush-all")) {
 		int rc = renew_recursion(c, err, errlen);
 		if (rc != 0)

@@ -13,6 +13,10 @@ packages=(
   libcriterion-dev
   # lab: authoritative server, signing, routing, clients, peers for benchmarks
   nsd ldnsutils bird2 dnsutils knot-dnsutils dnsperf unbound iproute2 procps
+  # cloud lab: user-space GRE (socat over TUN), the gateway's filter and
+  # the MSS clamp check (nftables), IPsec (strongSwan, kernel-libipsec)
+  socat nftables strongswan-charon strongswan-swanctl libcharon-extra-plugins
+  libstrongswan-standard-plugins libstrongswan-extra-plugins
   # benchmarks: profiling (benchmarks/bench_resolver.sh with BENCH_PERF=1)
   linux-perf
   # operations tests: promtool (metrics format), the status page in a

@@ -16,6 +16,7 @@
 #include "anycast/birdconf.h"
 #include "anycast/birdctl.h"
 #include "anycast/health.h"
+#include "anycast/links.h"
 #include "anycast/parse.h"
 #include "anycast/vip.h"
 #include "config/config.h"
@@ -109,6 +110,11 @@ struct vd_anycast {
 	uint64_t last_poll_ns;
 	struct session sessions[MAX_SESSIONS];
 	size_t n_sessions;
+	/* BFD sessions and tunnels (links.h); links_gen moves on reload so
+	 * a poll started before it does not write back the old config. */
+	struct vd_anycast_links links;
+	uint64_t links_gen;
+	bool want_bfd;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -170,6 +176,40 @@ static void load_params(struct vd_anycast *a, const struct vd_config *cfg)
 	}
 	snprintf(a->bird_socket, sizeof(a->bird_socket), "%s", cfg->bird_socket);
 	snprintf(a->bird_config, sizeof(a->bird_config), "%s", cfg->bird_config);
+	vd_anycast_links_init(&a->links, cfg);
+	a->links_gen++;
+	a->want_bfd = false;
+	for (size_t i = 0; i < a->links.n_nbs; i++)
+		a->want_bfd |= a->links.nbs[i].bfd;
+}
+
+/* BFD sessions from BIRD and the tunnels' interfaces, outside the lock
+ * (BIRD may take its time), written back unless a reload came between. */
+static void poll_links(struct vd_anycast *a, const char *sock)
+{
+	struct vd_anycast_links *l = malloc(sizeof(*l));
+	char *text = malloc(8192);
+	if (!l || !text)
+		goto out;
+	pthread_mutex_lock(&a->lock);
+	*l = a->links;
+	uint64_t gen = a->links_gen;
+	bool want_bfd = a->want_bfd;
+	pthread_mutex_unlock(&a->lock);
+	if (want_bfd) {
+		int rc = vd_anycast_birdc(sock, "show bfd sessions",
+					  BIRD_TIMEOUT_MS, text, 8192);
+		vd_anycast_links_parse_bfd(l, rc >= 0 && rc < 8000 ? text
+								  : NULL);
+	}
+	vd_anycast_links_update(l);
+	pthread_mutex_lock(&a->lock);
+	if (a->links_gen == gen)
+		a->links = *l;
+	pthread_mutex_unlock(&a->lock);
+out:
+	free(text);
+	free(l);
 }
 
 static void write_bird_config(struct vd_anycast *a, const struct vd_config *cfg)
@@ -493,6 +533,7 @@ static void *health_thread(void *arg)
 			int rc = vd_anycast_birdc(sock, "show protocols",
 						  BIRD_TIMEOUT_MS, text,
 						  sizeof(text));
+			poll_links(a, sock);
 			if (rc >= 0 && rc < 8000) {
 				parse_protocols(a, text);
 			} else {
@@ -612,6 +653,7 @@ static void state_text(struct vd_anycast *a, struct evbuffer *out)
 	for (size_t i = 0; i < a->n_sessions; i++)
 		evbuffer_add_printf(out, "bgp %s: %s %s\n", a->sessions[i].name,
 				    a->sessions[i].state, a->sessions[i].info);
+	vd_anycast_links_status(&a->links, out);
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -692,6 +734,7 @@ static void collect(void *arg, struct vd_metrics_out *o)
 				  strncmp(a->sessions[i].info, "Established",
 					  11) == 0);
 	}
+	vd_anycast_links_collect(&a->links, o);
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -986,11 +1029,23 @@ void vd_anycast_summary(struct vd_daemon *d, char *out, size_t cap)
 		ann += a->vips[i].announced;
 	for (size_t i = 0; i < a->n_sessions; i++)
 		up += strncmp(a->sessions[i].info, "Established", 11) == 0;
+	char links[96];
+	vd_anycast_links_summary(&a->links, links, sizeof(links));
 	snprintf(out, cap,
 		 "%zu of %zu VIPs announced, draining %s, BIRD %s, BGP %zu of "
-		 "%zu established",
+		 "%zu established%s%s",
 		 ann, a->n_vips, phase_names[a->phase],
 		 a->bird_ok ? "reachable" : "NOT reachable", up,
-		 a->n_sessions);
+		 a->n_sessions, links[0] ? ", " : "", links);
+	pthread_mutex_unlock(&a->lock);
+}
+
+void vd_anycast_links_text(struct vd_daemon *d, struct evbuffer *out)
+{
+	struct vd_anycast *a = d ? d->anycast : NULL;
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	vd_anycast_links_status(&a->links, out);
 	pthread_mutex_unlock(&a->lock);
 }

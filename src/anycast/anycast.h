@@ -31,6 +31,7 @@
 
 struct vd_daemon;
 struct vd_config;
+struct evbuffer;
 
 /* Before the workers bind (the VIPs must exist to be bound): writes
  * bird.conf (when bird-config is set) and the announce include with
@@ -60,5 +61,9 @@ void vd_anycast_daemon_stop(struct vd_daemon *d);
 /* One line for `vipdnsctl status` / `health`, e.g. "2 of 2 VIPs
  * announced, BGP 1 of 1 established"; "not configured" when off. */
 void vd_anycast_summary(struct vd_daemon *d, char *out, size_t cap);
+
+/* Per-tunnel and per-neighbour BFD lines for `vipdnsctl status`
+ * (links.h); nothing when anycast is off. */
+void vd_anycast_links_text(struct vd_daemon *d, struct evbuffer *out);
 
 #endif

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "anycast/tunnel.h"
 #include "config/config.h"
 
 /* BFD timers: 3 x 100 ms detects a dead peer in 300 ms, well inside the
@@ -72,15 +73,33 @@ void vd_anycast_bird_render_announce(FILE *out,
 
 static void render_neighbor(FILE *out, size_t idx,
 			    const struct vd_anycast_neighbor *nb,
+			    const struct vd_anycast_tunnel *tun,
 			    const struct vd_config *cfg)
 {
+	/* Over a tunnel: bound to its interface, from the node's inner
+	 * address of the session's family, and IPv6 over IPv4 with the
+	 * tunnel's inner6 as next hop (a real address the router's kernel
+	 * installs, never an IPv4-mapped one). */
+	const char *source = nb->source;
+	const char *nh6 = nb->next_hop6;
+	if (tun) {
+		if (!source[0])
+			source = nb->family == AF_INET ? tun->inner4.addr_str
+						       : tun->inner6.addr_str;
+		if (!nh6[0] && nb->family == AF_INET && tun->inner6.family)
+			nh6 = tun->inner6.addr_str;
+	}
 	fprintf(out,
 		"protocol bgp vd_peer%zu {\n"
 		"\tdescription \"%s AS%u\";\n"
 		"\tlocal%s%s as %u;\n"
 		"\tneighbor %s as %u;\n",
-		idx + 1, nb->addr, nb->remote_as, nb->source[0] ? " " : "",
-		nb->source, (unsigned)cfg->bgp_local_as, nb->addr, nb->remote_as);
+		idx + 1, nb->addr, nb->remote_as, source[0] ? " " : "", source,
+		(unsigned)cfg->bgp_local_as, nb->addr, nb->remote_as);
+	if (tun)
+		fprintf(out, "\tinterface \"%s\";\t# tunnel %s, mtu %u\n",
+			tun->name, tun->kind == VD_TUNNEL_GRE ? "gre" : "ipsec",
+			tun->mtu);
 	if (nb->multihop) {
 		if (nb->multihop_ttl)
 			fprintf(out, "\tmultihop %u;\n", nb->multihop_ttl);
@@ -108,9 +127,8 @@ static void render_neighbor(FILE *out, size_t idx,
 	if (nb->carry6) {
 		fprintf(out, "\tipv6 {\n\t\timport none;\n"
 			     "\t\texport filter vd_export;\n");
-		if (nb->next_hop6[0])
-			fprintf(out, "\t\tnext hop address %s;\n",
-				nb->next_hop6);
+		if (nh6[0])
+			fprintf(out, "\t\tnext hop address %s;\n", nh6);
 		else
 			fprintf(out, "\t\tnext hop self;\n");
 		fprintf(out, "\t};\n");
@@ -229,8 +247,12 @@ int vd_anycast_bird_render(FILE *out, const struct vd_config *cfg,
 				BFD_MULTIPLIER);
 		fprintf(out, "}\n\n");
 	}
-	for (size_t i = 0; i < cfg->n_bgp_neighbors; i++)
-		render_neighbor(out, i, &nbs[i], cfg);
+	for (size_t i = 0; i < cfg->n_bgp_neighbors; i++) {
+		struct vd_anycast_tunnel tun;
+		bool over = nbs[i].tunnel[0] &&
+			    vd_anycast_tunnel_find(cfg, nbs[i].tunnel, &tun) == 0;
+		render_neighbor(out, i, &nbs[i], over ? &tun : NULL, cfg);
+	}
 	return 0;
 }
 

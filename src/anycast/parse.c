@@ -146,7 +146,7 @@ int vd_anycast_neighbor_parse(const char *s, struct vd_anycast_neighbor *out,
 		return fail(why, "expected ADDR as ASN [multihop [TTL]] "
 				 "[source ADDR] [password SECRET] [hold S] "
 				 "[keepalive S] [bfd] [next-hop6 ADDR] "
-				 "[v4|v6|dual]");
+				 "[tunnel NAME] [v4|v6|dual]");
 	out->family = family_of(tok[0]);
 	if (!out->family)
 		return fail(why, "neighbour address is not an IP address");
@@ -208,6 +208,13 @@ int vd_anycast_neighbor_parse(const char *s, struct vd_anycast_neighbor *out,
 			snprintf(out->next_hop6, sizeof(out->next_hop6), "%s",
 				 arg);
 			i++;
+		} else if (!strcmp(k, "tunnel")) {
+			if (!arg || !arg[0] || strlen(arg) > 15 ||
+			    strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+				    strlen(arg))
+				return fail(why, "tunnel needs a tunnel's NAME");
+			snprintf(out->tunnel, sizeof(out->tunnel), "%s", arg);
+			i++;
 		} else if (!strcmp(k, "v4") || !strcmp(k, "v6") ||
 			   !strcmp(k, "dual")) {
 			fam_given = true;
@@ -219,7 +226,7 @@ int vd_anycast_neighbor_parse(const char *s, struct vd_anycast_neighbor *out,
 	}
 	if (out->keepalive && out->hold && out->keepalive * 3 > out->hold)
 		return fail(why, "keepalive must be at most a third of hold");
-	if (out->multihop && out->bfd && !out->source[0])
+	if (out->multihop && out->bfd && !out->source[0] && !out->tunnel[0])
 		return fail(why, "multihop with bfd needs source ADDR (BFD "
 				 "over several hops needs a fixed local "
 				 "address)");
@@ -230,7 +237,10 @@ int vd_anycast_neighbor_parse(const char *s, struct vd_anycast_neighbor *out,
 		out->carry4 = out->family == AF_INET;
 		out->carry6 = out->family == AF_INET6 || six_over_four;
 	}
-	if (out->carry6 && out->family == AF_INET && !six_over_four)
+	/* Over a tunnel the next hop can come from its inner6 (checked
+	 * against the tunnel by vd_anycast_tunnel_check). */
+	if (out->carry6 && out->family == AF_INET && !six_over_four &&
+	    !out->tunnel[0])
 		return fail(why, "IPv6 over an IPv4 session needs "
 				 "next-hop6 ADDR");
 	if (out->carry4 && out->family == AF_INET6)

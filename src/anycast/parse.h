@@ -35,6 +35,11 @@ struct vd_anycast_vip {
  *                          this IPv6 next hop (MP-BGP, RFC 4760)
  *   v4 | v6 | dual         address families to carry (default: the
  *                          neighbour's own; dual with next-hop6)
+ *   tunnel NAME            the session runs over tunnel NAME (tunnel.h):
+ *                          bound to its interface, sourced from its inner
+ *                          address; IPv6 carried over an IPv4 session gets
+ *                          the tunnel's inner6 as next hop unless
+ *                          next-hop6 says otherwise
  * (extended-next-hop, which sent IPv6 VIPs with an IPv4-mapped next hop,
  * is refused with a reason that points to next-hop6.)
  */
@@ -50,6 +55,7 @@ struct vd_anycast_neighbor {
 	bool bfd;
 	char next_hop6[INET6_ADDRSTRLEN];
 	bool carry4, carry6;
+	char tunnel[16]; /* "" = not over a tunnel */
 };
 
 /* health-canary = NAME [TYPE]; a leading "*." asks a fresh random label

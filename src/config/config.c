@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "anycast/parse.h"
+#include "anycast/tunnel.h"
 #include "core/addr.h"
 #include "core/compiler.h"
 #include "core/log.h"
@@ -91,6 +92,7 @@ static opt_check_fn check_endpoint;
 static opt_check_fn check_cluster_peer;
 static opt_check_fn check_vip;
 static opt_check_fn check_bgp_neighbor;
+static opt_check_fn check_tunnel;
 static opt_check_fn check_canary;
 static opt_check_fn check_ipv4;
 static opt_check_fn check_degrade;
@@ -356,6 +358,13 @@ static const struct opt options[] = {
 	 .doc = "ADDR as ASN [multihop [TTL]] [source ADDR] [password S] "
 		"[hold S] [keepalive S] [bfd] [next-hop6 ADDR] [v4|v6|dual]; "
 		"repeatable. IPv6 VIPs over an IPv4 session need next-hop6."},
+	{.name = "tunnel", .type = OPT_STRLIST, LIST(tunnels, n_tunnels),
+	 .def = "", .max = VD_CONFIG_MAX_LIST, .check = check_tunnel,
+	 .doc = "NAME gre|ipsec local ADDR remote ADDR inner ADDR/LEN "
+		"[inner6 ADDR/LEN] [mtu N] [underlay-mtu N] ...: a tunnel to "
+		"the router that BGP and the VIPs' traffic run through (cloud "
+		"VPCs, docs/tunnels.md); repeatable. vipdnsd --tunnel-config DIR "
+		"renders the networkd, ip, strongSwan and nftables files."},
 	{.name = "bird-socket", .type = OPT_STRING, FIELD(bird_socket),
 	 .def = "/run/bird/bird.ctl",
 	 .max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1,
@@ -756,6 +765,16 @@ static const char *check_bgp_neighbor(const char *in, char *out,
 	return NULL;
 }
 
+static const char *check_tunnel(const char *in, char *out, size_t outlen)
+{
+	struct vd_anycast_tunnel t;
+	const char *why = NULL;
+	if (vd_anycast_tunnel_parse(in, &t, &why) != 0)
+		return why;
+	snprintf(out, outlen, "%s", in);
+	return NULL;
+}
+
 static const char *check_canary(const char *in, char *out, size_t outlen)
 {
 	struct vd_anycast_canary c;
@@ -1139,6 +1158,13 @@ static int validate(struct parse *ps)
 		if (cfg->n_bgp_neighbors == 0)
 			return fail(ps, "anycast = yes needs a bgp-neighbor");
 	}
+	/* Tunnel references and the neighbours' place on them; the files
+	 * and the MTU fit are checked by vipdnsd -t (they are I/O and
+	 * warnings). */
+	char terr[256];
+	if (vd_anycast_tunnel_check(cfg, false, NULL, NULL, terr,
+				    sizeof(terr)) != 0)
+		return fail(ps, "%s", terr);
 	return 0;
 }
 

@@ -121,6 +121,8 @@ struct vd_config {
 	uint64_t bgp_local_as;          /* 1..4294967295 */
 	char bgp_neighbors[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX]; /* see anycast/parse.h */
 	size_t n_bgp_neighbors;
+	char tunnels[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX]; /* see anycast/tunnel.h */
+	size_t n_tunnels;
 	char bird_socket[VD_CONFIG_STR_MAX];
 	char bird_config[VD_CONFIG_STR_MAX];        /* "" = not written by vipdnsd */
 	char bird_announce_file[VD_CONFIG_STR_MAX];

@@ -124,6 +124,7 @@ static int cmd_status(struct vd_ctl *c, struct evbuffer *out)
 		c->metrics_listen[0] ? c->metrics_listen : "off",
 		c->cluster_listen[0] ? c->cluster_listen : "off", anycast,
 		policy, n_anchor_files ? "files" : "built-in", anchors);
+	vd_anycast_links_text(c->d, out);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <urcu.h>
 
 #include "anycast/birdconf.h"
+#include "anycast/tunnel.h"
 #include "config/config.h"
 #include "control/server.h"
 #include "core/log.h"
@@ -37,6 +38,9 @@ static void usage(FILE *out)
 		"      --dump-config   print the effective configuration\n"
 		"      --bird-config   print the BIRD 2 config for the anycast\n"
 		"                      options (bird-conf/README.md)\n"
+		"      --tunnel-config DIR  render the tunnels' networkd, ip,\n"
+		"                      strongSwan and nftables files into DIR\n"
+		"                      (docs/tunnels.md)\n"
 		"  -V, --version       print the version\n"
 		"Signals: SIGHUP reloads the configuration (the cache is kept),\n"
 		"SIGTERM stops after answering queries already taken, SIGUSR1 logs\n"
@@ -57,10 +61,21 @@ static void write_pidfile(const char *path)
 	fclose(f);
 }
 
+static void warn_stderr(void *arg, const char *msg)
+{
+	fprintf(stderr, "vipdnsd: warning: %s: %s\n", (const char *)arg, msg);
+}
+
+static void warn_log(void *arg, const char *msg)
+{
+	(void)arg;
+	vd_log(VD_LOG_WARNING, "%s", msg);
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_HELP_CONFIG = 256, OPT_HELP_CONFIG_MD, OPT_DUMP_CONFIG,
-	       OPT_BIRD_CONFIG };
+	       OPT_BIRD_CONFIG, OPT_TUNNEL_CONFIG };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check", no_argument, NULL, 't'},
@@ -70,9 +85,10 @@ int main(int argc, char **argv)
 		{"help-config-markdown", no_argument, NULL, OPT_HELP_CONFIG_MD},
 		{"dump-config", no_argument, NULL, OPT_DUMP_CONFIG},
 		{"bird-config", no_argument, NULL, OPT_BIRD_CONFIG},
+		{"tunnel-config", required_argument, NULL, OPT_TUNNEL_CONFIG},
 		{NULL, 0, NULL, 0},
 	};
-	const char *path = NULL;
+	const char *path = NULL, *tunnel_dir = NULL;
 	bool check = false, dump = false, bird = false;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
@@ -100,6 +116,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_BIRD_CONFIG:
 			bird = true;
+			break;
+		case OPT_TUNNEL_CONFIG:
+			tunnel_dir = optarg;
 			break;
 		default:
 			usage(stderr);
@@ -149,7 +168,30 @@ int main(int argc, char **argv)
 		free(cfg);
 		return rc != 0;
 	}
+	if (tunnel_dir) { /* the host's tunnel files (src/anycast/tunnel.h) */
+		char err[512];
+		int n = vd_anycast_tunnel_render_dir(cfg, tunnel_dir, err,
+						     sizeof(err));
+		if (n < 0)
+			fprintf(stderr, "vipdnsd: --tunnel-config: %s\n", err);
+		else
+			printf("%d tunnel(s) rendered into %s\n", n,
+			       tunnel_dir);
+		free(cfg);
+		return n < 0;
+	}
 	if (check) {
+		/* What the table alone cannot see: the tunnels' key files
+		 * and whether an answer fits through them. */
+		char err[512];
+		const char *src = path ? path : "built-in defaults";
+		if (vd_anycast_tunnel_check(cfg, true, warn_stderr,
+					    (void *)src, err,
+					    sizeof(err)) != 0) {
+			fprintf(stderr, "vipdnsd: %s: %s\n", src, err);
+			free(cfg);
+			return 1;
+		}
 		printf("%s: OK\n", path ? path : "built-in defaults");
 		free(cfg);
 		return 0;
@@ -159,6 +201,11 @@ int main(int argc, char **argv)
 		     (enum vd_log_level)cfg->log_level);
 	vd_log(VD_LOG_NOTICE, "starting with %s",
 	       path ? path : "built-in defaults (no config file)");
+	{
+		char err[512];
+		(void)vd_anycast_tunnel_check(cfg, false, warn_log, NULL, err,
+					      sizeof(err));
+	}
 	rcu_register_thread();
 	if (vd_notify_init())
 		vd_log(VD_LOG_INFO, "systemd notification socket in use%s",

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "anycast/parse.h"
+#include "anycast/tunnel.h"
 #include "dns/name_wire.h"
 #include "dns/query.h"
 #include "fuzz_check.h"
@@ -138,6 +139,37 @@ static void check_degrade(const char *s)
 		FUZZ_CHECK(dg.kind == VD_ANYCAST_DEGRADE_OFF && s[0] == '\0');
 }
 
+static void check_tunnel(const char *s)
+{
+	struct vd_anycast_tunnel t;
+	const char *why = NULL;
+	if (vd_anycast_tunnel_parse(s, &t, &why) != 0) {
+		FUZZ_CHECK(why && *why);
+		return;
+	}
+	/* The name becomes an interface, a BIRD string and a swanctl
+	 * section: it must stay inside the alphabet all three take. */
+	size_t n = strlen(t.name);
+	FUZZ_CHECK(n >= 1 && n <= 15);
+	FUZZ_CHECK(strspn(t.name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n);
+	FUZZ_CHECK(t.kind == VD_TUNNEL_GRE || t.kind == VD_TUNNEL_IPSEC);
+	FUZZ_CHECK(t.underlay_family == AF_INET ||
+		   t.underlay_family == AF_INET6);
+	FUZZ_CHECK(t.inner4.family == AF_INET && t.inner4.plen <= 31);
+	/* Never an MTU the underlay cannot carry or IPv6 cannot use. */
+	FUZZ_CHECK(t.mtu >= 576 && t.mtu <= t.max_mtu);
+	FUZZ_CHECK(t.mtu + vd_anycast_tunnel_overhead(&t) <=
+		   t.underlay_mtu + 15 + 2);
+	if (t.inner6.family)
+		FUZZ_CHECK(t.mtu >= 1280 && t.inner6.plen <= 127);
+	FUZZ_CHECK(vd_anycast_tunnel_mss(&t, AF_INET) + 40 == t.mtu);
+	if (t.kind == VD_TUNNEL_IPSEC) {
+		FUZZ_CHECK(t.ike[0] && t.esp[0]);
+		FUZZ_CHECK((t.psk_file[0] != 0) != (t.cert[0] != 0));
+		FUZZ_CHECK(!strpbrk(t.psk_file, " \t\"{}#"));
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* Exact-size copy plus NUL so ASan sees any over-read; the option
@@ -151,6 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_neighbor(s);
 	check_canary(s);
 	check_degrade(s);
+	check_tunnel(s);
 	free(s);
 	return 0;
 }

@@ -356,8 +356,9 @@ static const struct opt options[] = {
 	 LIST(bgp_neighbors, n_bgp_neighbors), .def = "",
 	 .max = VD_CONFIG_MAX_LIST, .check = check_bgp_neighbor,
 	 .doc = "ADDR as ASN [multihop [TTL]] [source ADDR] [password S] "
-		"[hold S] [keepalive S] [bfd] [next-hop6 ADDR] [v4|v6|dual]; "
-		"repeatable. IPv6 VIPs over an IPv4 session need next-hop6."},
+		"[hold S] [keepalive S] [bfd] [next-hop6 ADDR] [tunnel NAME] "
+		"[v4|v6|dual]; repeatable. IPv6 VIPs over an IPv4 session need "
+		"next-hop6 (over a tunnel: its inner6 by default)."},
 	{.name = "tunnel", .type = OPT_STRLIST, LIST(tunnels, n_tunnels),
 	 .def = "", .max = VD_CONFIG_MAX_LIST, .check = check_tunnel,
 	 .doc = "NAME gre|ipsec local ADDR remote ADDR inner ADDR/LEN "

@@ -4,10 +4,19 @@
 #
 #   lab.sh up [--nodes N] [--resolver vipdnsd|unbound] [--vipdnsd PATH]
 #             [--extra-conf FILE] [--no-resolver] [--anycast]
+#             [--cloud aws|gcp]
 #   --anycast: BGP topology (vipdnsd only, default 3 nodes): BIRD on the
 #   router (ECMP, merge paths, L4 hashing) and on every node, the VIPs put
 #   on lo and announced by vipdnsd (docs/anycast.md); otherwise the VIPs
 #   are static on each node's lo and the router has static ECMP routes.
+#   --cloud: the nodes are VMs behind a cloud gateway namespace that routes
+#   only their underlay addresses (IPv4) and drops everything else; BGP and
+#   the VIPs' traffic run inside a GRE tunnel from the router to each node
+#   (user-space GRE: socat over TUN), configured from the node's own
+#   `tunnel =` line (docs/tunnels.md).  aws: an IPv4 and an IPv6 BGP
+#   session per tunnel (Transit Gateway Connect); gcp: one IPv4-only
+#   session carrying the IPv6 VIP too (Cloud Router).  Implies --anycast,
+#   default 2 nodes.
 #   lab.sh down | status | env
 #   lab.sh exec NODE_OR_CLIENT cmd...      (client, router, auth, node1.. or a full name)
 #   lab.sh auth-stop | auth-start          (stop/start every NSD instance)
@@ -16,6 +25,8 @@
 #   lab.sh resolver-stop [I] | resolver-start [I]   (node I, default all)
 #   lab.sh bird-stop [I] | bird-start [I]  (BIRD on node I; --anycast labs)
 #   lab.sh birdc NODE_OR_ROUTER cmd...     (birdc on that BIRD)
+#   lab.sh tunnel-stop [I] | tunnel-start [I]  (node I's end of its tunnel;
+#                                          --cloud labs)
 #
 # Environment: VDLAB (namespace prefix, default "vdlab"),
 #              VDLAB_DIR (state dir, default /tmp/$VDLAB).
@@ -48,6 +59,11 @@ ROUTER_C6=2001:db8:c::1
 ROUTER_AS=64500
 NODE_AS=65001
 MAX_NODES=32
+MAX_CLOUD_NODES=8
+NS_GW=$VDLAB-gw
+# cloud: router <-> gateway underlay link
+ROUTER_U4=203.0.113.253
+GW_U4=203.0.113.254
 
 # authoritative servers: name  ipv4  ipv6  zone  zonefile-basename
 AUTH_SERVERS=(
@@ -74,6 +90,12 @@ node_rtr4()    { echo "203.0.113.$((129 + 4 * ($1 - 1)))"; }    # router side of
 node_dn4()     { echo "203.0.113.$((130 + 4 * ($1 - 1)))"; }    # node side of router<->node
 node_rtr6()    { echo "2001:db8:e0:$1::1"; }
 node_dn6()     { echo "2001:db8:e0:$1::2"; }
+# cloud: tunnel inner addresses (router .1 / node .2 of a /30 and a /64)
+node_tr4()     { echo "203.0.113.$((65 + 4 * ($1 - 1)))"; }     # router end
+node_in4()     { echo "203.0.113.$((66 + 4 * ($1 - 1)))"; }     # node end
+node_tr6()     { echo "2001:db8:7e:$1::1"; }
+node_in6()     { echo "2001:db8:7e:$1::2"; }
+TUNNEL_IF=tun0
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$1"; }
@@ -451,7 +473,7 @@ vip = $VIP6
 vip-interface = lo
 bgp-router-id = $(node_dn4 "$i")
 bgp-local-as = $NODE_AS
-bgp-neighbor = $(node_rtr4 "$i") as $ROUTER_AS bfd hold 6 keepalive 2 next-hop6 $(node_dn6 "$i")
+$(node_neighbors "$i")
 bird-socket = $d/bird.ctl
 bird-config = $d/bird.conf
 bird-announce-file = $d/bird-announce.conf
@@ -464,6 +486,111 @@ drain-quiet = 1000
 drain-gshut-time = 1000
 drain-timeout = 20
 EOF
+}
+
+# The node's BGP neighbours (and, in a cloud lab, its tunnel) as vipdns.conf
+# lines.
+node_neighbors() {
+  local i=$1
+  case $CLOUD in
+    "") echo "bgp-neighbor = $(node_rtr4 "$i") as $ROUTER_AS bfd hold 6 keepalive 2 next-hop6 $(node_dn6 "$i")" ;;
+    *)
+      echo "# the VM's tunnel to the on-premises router (user-space GRE here)"
+      echo "tunnel = $TUNNEL_IF gre local $(node_dn4 "$i") remote $ROUTER_U4 inner $(node_in4 "$i")/30 inner6 $(node_in6 "$i")/64"
+      echo "acl = 2001:db8:c::/48 allow"
+      if [[ $CLOUD == gcp ]]; then
+        echo "# Cloud Router: IPv4 BGP only; the IPv6 VIP rides it (next hop: inner6)"
+        echo "bgp-neighbor = $(node_tr4 "$i") as $ROUTER_AS tunnel $TUNNEL_IF bfd hold 6 keepalive 2 dual"
+      else
+        echo "bgp-neighbor = $(node_tr4 "$i") as $ROUTER_AS tunnel $TUNNEL_IF bfd hold 6 keepalive 2 v4"
+        echo "bgp-neighbor = $(node_tr6 "$i") as $ROUTER_AS tunnel $TUNNEL_IF bfd hold 6 keepalive 2"
+      fi ;;
+  esac
+}
+
+# ---------------------------------------------------------------- tunnels
+# User-space GRE (GREv0, no key): socat moves packets between a TUN device
+# and a raw IP protocol 47 socket connected to the far end, whose TUN
+# packet-info header is the GRE header.  The node's side is configured from
+# what vipdnsd --tunnel-config renders for the kernel (tun0.ip without its
+# "link add"), so the lab runs the node's own addresses and MTU.
+tunnel_start_node() {
+  local i=$1 ns d=$STATE/node$1
+  ns=$(node_ns "$i")
+  proc_pid "$STATE/pids/tunnel-node$i.pid" "$ns" >/dev/null && return 0
+  mkdir -p "$d/tunnel"
+  "$VIPDNSD" -c "$d/vipdns.conf" --tunnel-config "$d/tunnel" >/dev/null || die "vipdnsd --tunnel-config failed for node$i"
+  start_proc "tunnel-node$i" "$ns" "$d/tunnel.log" \
+    socat -b 65536 "TUN,tun-type=tun,tun-name=$TUNNEL_IF,iff-up" "IP4:$ROUTER_U4:47,bind=$(node_dn4 "$i")"
+  local t=0
+  until ip -n "$ns" link show "$TUNNEL_IF" >/dev/null 2>&1; do
+    ((t++ < 100)) || die "node$i: $TUNNEL_IF did not appear: $(tail -n 5 "$d/tunnel.log" 2>/dev/null)"
+    sleep 0.05
+  done
+  grep -v -e '^#' -e '^link add' "$d/tunnel/$TUNNEL_IF.ip" | ip -n "$ns" -batch - || die "node$i: cannot configure $TUNNEL_IF"
+  # the customers' prefixes are reached back through the tunnel
+  ip -n "$ns" route replace 192.0.2.0/24 via "$(node_tr4 "$i")" dev "$TUNNEL_IF"
+  ip -n "$ns" -6 route replace 2001:db8:c::/48 via "$(node_tr6 "$i")" dev "$TUNNEL_IF"
+}
+
+tunnel_stop_node() { stop_proc "tunnel-node$1" "$(node_ns "$1")"; }
+
+tunnel_start_router() {
+  local i=$1 dev=tn$1
+  mkdir -p "$STATE/router"
+  proc_pid "$STATE/pids/tunnel-router$i.pid" "$NS_ROUTER" >/dev/null && return 0
+  start_proc "tunnel-router$i" "$NS_ROUTER" "$STATE/router/tunnel$i.log" \
+    socat -b 65536 "TUN,tun-type=tun,tun-name=$dev,iff-up" "IP4:$(node_dn4 "$i"):47,bind=$ROUTER_U4"
+  local t=0
+  until ip -n "$NS_ROUTER" link show "$dev" >/dev/null 2>&1; do
+    ((t++ < 100)) || die "router: $dev did not appear: $(tail -n 5 "$STATE/router/tunnel$i.log" 2>/dev/null)"
+    sleep 0.05
+  done
+  ip -n "$NS_ROUTER" link set "$dev" mtu 1476 up
+  addr "$NS_ROUTER" "$dev" "$(node_tr4 "$i")/30"
+  addr "$NS_ROUTER" "$dev" "$(node_tr6 "$i")/64" nodad
+}
+
+# The cloud's gateway: forwards between the underlay addresses it assigned
+# and drops anything else (a VIP announced from a VM is not routed here).
+gw_filter() {
+  nsx "$NS_GW" nft -f - <<NFT
+table inet cloudgw {
+  counter not_underlay { }
+  chain output {
+    type filter hook output priority 0; policy accept;
+    # a cloud fabric does not tell the sender about a VM that is gone
+    icmp type destination-unreachable drop
+  }
+  set underlay4 { type ipv4_addr; flags interval; elements = { 203.0.113.128/26, 203.0.113.252/30 } }
+  # anything not addressed to an underlay address it assigned is dropped
+  # on arrival, whatever the sender's routing table says
+  chain prerouting {
+    type filter hook prerouting priority 0; policy accept;
+    ip daddr != @underlay4 counter name not_underlay drop
+    meta nfproto ipv6 counter name not_underlay drop
+  }
+  chain forward {
+    type filter hook forward priority 0; policy drop;
+    ip saddr @underlay4 ip daddr @underlay4 accept
+  }
+}
+NFT
+}
+
+# A kernel GRE endpoint takes protocol 47 whether or not the tunnel is up;
+# here, without a socat listening, the kernel would answer "protocol
+# unreachable", and the far end's socat dies of that error on its next send.
+# Dropping those ICMPs keeps each end's process independent of the other.
+gre_quiet() {
+  nsx "$1" nft -f - <<NFT
+table inet labgre {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    icmp type destination-unreachable icmp code prot-unreachable drop
+  }
+}
+NFT
 }
 
 # ---------------------------------------------------------------- BIRD
@@ -479,7 +606,7 @@ protocol device { scan time 10; }
 # every equal BGP path into the kernel as one multipath route
 protocol kernel k4 { merge paths on; ipv4 { import none; export all; }; }
 protocol kernel k6 { merge paths on; ipv6 { import none; export all; }; }
-protocol bfd { interface "n*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }
+protocol bfd { interface "n*", "tn*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }
 # RFC 8326: a path tagged GRACEFUL_SHUTDOWN loses the preference, so it
 # leaves the ECMP set before it is withdrawn.  Everything else is taken as
 # sent: the nodes' own filters are what the lab tests.
@@ -500,7 +627,13 @@ template bgp node {
 }
 EOF
     for ((i = 1; i <= NODES; i++)); do
-      echo "protocol bgp node$i from node { neighbor $(node_dn4 "$i") as $NODE_AS; }"
+      case $CLOUD in
+        "") echo "protocol bgp node$i from node { neighbor $(node_dn4 "$i") as $NODE_AS; }" ;;
+        *)
+          echo "protocol bgp node$i from node { neighbor $(node_in4 "$i") as $NODE_AS; interface \"tn$i\"; }"
+          [[ $CLOUD == gcp ]] ||
+            echo "protocol bgp node${i}v6 from node { neighbor $(node_in6 "$i") as $NODE_AS; interface \"tn$i\"; }" ;;
+      esac
     done
   } >"$f"
   bird -p -c "$f" || die "router bird.conf does not parse: $f"
@@ -534,7 +667,7 @@ bird_stop() {
 
 # next-hop devices of the router's kernel route to the VIP: "n1 n3"
 router_vip_paths() {
-  ip -n "$NS_ROUTER" route show "${1:-$VIP4}" 2>/dev/null | grep -o 'dev n[0-9]*' | awk '{print $2}' | sort | xargs
+  ip -n "$NS_ROUTER" route show "${1:-$VIP4}" 2>/dev/null | grep -Eo 'dev t?n[0-9]+' | awk '{print $2}' | sort | xargs
 }
 
 unbound_conf() {
@@ -668,6 +801,18 @@ build_topology() {
   ip -n "$NS_CLIENT" route add default via "$ROUTER_C4" src "$CLIENT4"
   ip -n "$NS_CLIENT" -6 route add default via "$ROUTER_C6" src "$CLIENT6"
 
+  if [[ -n $CLOUD ]]; then
+    mkns "$NS_GW"
+    nsx "$NS_GW" sysctl -qw net.ipv4.ip_forward=1
+    ip -n "$NS_ROUTER" link add gw0 type veth peer name r0 netns "$NS_GW"
+    addr "$NS_ROUTER" gw0 "$ROUTER_U4/30"
+    addr "$NS_GW" r0 "$GW_U4/30"
+    ip -n "$NS_ROUTER" link set gw0 up
+    ip -n "$NS_GW" link set r0 up
+    ip -n "$NS_ROUTER" route add 203.0.113.128/26 via "$GW_U4" dev gw0
+    gw_filter
+    gre_quiet "$NS_ROUTER"
+  fi
   local nh4=() nh6=()
   for ((i = 1; i <= NODES; i++)); do
     ns=$(node_ns "$i")
@@ -688,6 +833,19 @@ build_topology() {
     ip -n "$ns" link set up0 up
     ip -n "$ns" route add 198.51.100.0/25 via "$(node_auth4 "$i")" dev up0
     ip -n "$ns" -6 route add 2001:db8:53::/64 via "$(node_auth6 "$i")" dev up0
+    if [[ -n $CLOUD ]]; then
+      # gateway <-> VM: the underlay, IPv4 only, as the cloud assigns it
+      ip -n "$NS_GW" link add "n$i" type veth peer name dn0 netns "$ns"
+      addr "$NS_GW" "n$i" "$(node_rtr4 "$i")/30"
+      addr "$ns" dn0 "$(node_dn4 "$i")/30"
+      ip -n "$NS_GW" link set "n$i" up
+      ip -n "$ns" link set dn0 up
+      # the router and the other VMs, through the gateway
+      ip -n "$ns" route add "$ROUTER_U4/32" via "$(node_rtr4 "$i")" dev dn0
+      ip -n "$ns" route add 203.0.113.128/26 via "$(node_rtr4 "$i")" dev dn0
+      gre_quiet "$ns"
+      continue
+    fi
     # router <-> node (client side)
     ip -n "$NS_ROUTER" link add "n$i" type veth peer name dn0 netns "$ns"
     addr "$NS_ROUTER" "n$i" "$(node_rtr4 "$i")/30"
@@ -723,6 +881,11 @@ write_env() {
     echo "VDLAB_VIPDNSD=${VIPDNSD:-}"
     echo "VDLAB_STARTED_RESOLVER=$START_RESOLVER"
     echo "VDLAB_ANYCAST=$ANYCAST"
+    echo "VDLAB_CLOUD=$CLOUD"
+    echo "NS_GW=$NS_GW"
+    echo "ROUTER_U4=$ROUTER_U4"
+    echo "GW_U4=$GW_U4"
+    echo "TUNNEL_IF=$TUNNEL_IF"
     echo "ROUTER_BIRD_CTL=$STATE/router/bird.ctl"
     echo "NS_CLIENT=$NS_CLIENT"
     echo "NS_ROUTER=$NS_ROUTER"
@@ -759,13 +922,19 @@ write_env() {
       echo "NODE${i}_CTL=$STATE/node$i/control.sock"
       echo "NODE${i}_BIRD_CTL=$STATE/node$i/bird.ctl"
       echo "NODE${i}_BIRD_PIDFILE=$STATE/pids/bird-node$i.pid"
+      echo "NODE${i}_GW4=$(node_rtr4 "$i")"
+      echo "NODE${i}_IN4=$(node_in4 "$i")"
+      echo "NODE${i}_IN6=$(node_in6 "$i")"
+      echo "NODE${i}_TR4=$(node_tr4 "$i")"
+      echo "NODE${i}_TR6=$(node_tr6 "$i")"
+      echo "NODE${i}_TUNNEL_PIDFILE=$STATE/pids/tunnel-node$i.pid"
     done
   } >"$f"
 }
 
 # ---------------------------------------------------------------- commands
 cmd_up() {
-  NODES="" RESOLVER=vipdnsd VIPDNSD="" EXTRA="" START_RESOLVER=1 ANYCAST=0
+  NODES="" RESOLVER=vipdnsd VIPDNSD="" EXTRA="" START_RESOLVER=1 ANYCAST=0 CLOUD=""
   while (($#)); do
     case $1 in
       --nodes) NODES=${2:?}; shift 2 ;;
@@ -774,10 +943,17 @@ cmd_up() {
       --extra-conf) EXTRA=${2:?}; shift 2 ;;
       --no-resolver) START_RESOLVER=0; shift ;;
       --anycast) ANYCAST=1; shift ;;
+      --cloud)
+        CLOUD=${2:?}; shift 2; ANYCAST=1
+        [[ $CLOUD == aws || $CLOUD == gcp ]] || die "--cloud must be aws or gcp" ;;
       *) die "up: unknown option '$1'" ;;
     esac
   done
-  if [[ -z $NODES ]]; then if ((ANYCAST)); then NODES=3; else NODES=1; fi; fi
+  if [[ -z $NODES ]]; then if [[ -n $CLOUD ]]; then NODES=2; elif ((ANYCAST)); then NODES=3; else NODES=1; fi; fi
+  if [[ -n $CLOUD ]]; then
+    ((NODES <= MAX_CLOUD_NODES)) || die "--cloud takes at most $MAX_CLOUD_NODES nodes"
+    for c in socat nft; do command -v "$c" >/dev/null || die "--cloud needs $c (deploy/install-deps.sh)"; done
+  fi
   if ((ANYCAST)); then
     [[ $RESOLVER == vipdnsd ]] || die "--anycast needs --resolver vipdnsd"
     command -v bird >/dev/null && command -v birdc >/dev/null || die "--anycast needs bird2 (bird, birdc)"
@@ -797,7 +973,7 @@ cmd_up() {
     command -v "$c" >/dev/null || die "missing command: $c"
   done
   local ns
-  for ns in "$NS_CLIENT" "$NS_ROUTER" "$NS_AUTH" "$(node_ns 1)"; do
+  for ns in "$NS_CLIENT" "$NS_ROUTER" "$NS_AUTH" "$NS_GW" "$(node_ns 1)"; do
     ns_exists "$ns" && die "namespace $ns already exists: run '$0 down' first (VDLAB=$VDLAB)"
   done
   [[ -e $STATE/lab.env ]] && die "$STATE/lab.env exists: run '$0 down' first"
@@ -824,6 +1000,9 @@ cmd_up() {
   fi
   build_topology
   auth_start
+  if [[ -n $CLOUD ]]; then
+    for ((i = 1; i <= NODES; i++)); do tunnel_start_router "$i"; tunnel_start_node "$i"; done
+  fi
   if ((ANYCAST)); then
     router_bird_conf
     bird_start_router
@@ -855,7 +1034,8 @@ cmd_down() {
         nsd-*) ns=$NS_AUTH ;;
         resolver-node*) ns=$(node_ns "${name#resolver-node}") ;;
         bird-node*) ns=$(node_ns "${name#bird-node}") ;;
-        bird-router) ns=$NS_ROUTER ;;
+        bird-router|tunnel-router*) ns=$NS_ROUTER ;;
+        tunnel-node*) ns=$(node_ns "${name#tunnel-node}") ;;
         *) continue ;;
       esac
       stop_proc "$name" "$ns"
@@ -864,7 +1044,7 @@ cmd_down() {
   # namespaces with our prefix
   local all
   all=$(ip netns list 2>/dev/null | awk '{print $1}' |
-        grep -E "^${VDLAB}-(client|router|auth|node[0-9]+)$" || true)
+        grep -E "^${VDLAB}-(client|router|auth|gw|node[0-9]+)$" || true)
   for ns in $all; do
     # anything still running inside a namespace we created was started by
     # the lab or a test; stop it by PID before deleting the namespace
@@ -921,7 +1101,7 @@ cmd_status() {
 
 resolve_ns() {
   case $1 in
-    client|router|auth) echo "$VDLAB-$1" ;;
+    client|router|auth|gw) echo "$VDLAB-$1" ;;
     node[0-9]*) echo "$VDLAB-$1" ;;
     "$VDLAB"-*) echo "$1" ;;
     *) die "unknown namespace '$1' (client, router, auth, nodeN)" ;;
@@ -961,12 +1141,19 @@ main() {
     bird-start)
       load_env; VIPDNSD=$VDLAB_VIPDNSD
       local i; for i in $(node_list "$@"); do bird_start_one "$i"; done ;;
+    tunnel-stop)
+      load_env; [[ -n $VDLAB_CLOUD ]] || die "tunnel-stop: not a --cloud lab"
+      local i; for i in $(node_list "$@"); do tunnel_stop_node "$i"; done ;;
+    tunnel-start)
+      load_env; [[ -n $VDLAB_CLOUD ]] || die "tunnel-start: not a --cloud lab"
+      VIPDNSD=$VDLAB_VIPDNSD; CLOUD=$VDLAB_CLOUD
+      local i; for i in $(node_list "$@"); do tunnel_start_node "$i"; done ;;
     birdc)
       load_env
       local where=$1; shift
       if [[ $where == router ]]; then exec ip netns exec "$NS_ROUTER" birdc -s "$STATE/router/bird.ctl" "$@"
       else exec ip netns exec "$(resolve_ns "$where")" birdc -s "$STATE/$where/bird.ctl" "$@"; fi ;;
-    ""|-h|--help|help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' ;;
+    ""|-h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command '$cmd' (up, down, status, env, exec, auth-stop, auth-start, auth-zone, resolver-stop, resolver-start)" ;;
   esac
 }

@@ -137,6 +137,8 @@ int vd_anycast_tunnel_check(const struct vd_config *cfg, bool files,
  *   swanctl-NAME.conf           IPsec: strongSwan connection (route-based,
  *                               if_id on the XFRM interface) and secret,
  *                               mode 0600
+ *   private/NAME.pem            IPsec with certificates: a copy of the
+ *                               private key for /etc/swanctl/private/, 0600
  *   vipdns-tunnels.nft          TCP MSS clamping on every tunnel
  * Returns the number of tunnels, or a negative errno with err filled.
  */

@@ -185,11 +185,14 @@ static int swanctl(FILE *f, const struct vd_anycast_tunnel *t, char *err,
 		"\t\tif_id_in = %u\n"
 		"\t\tif_id_out = %u\n"
 		"\t\tlocal {\n"
-		"\t\t\tauth = %s\n"
-		"\t\t\tid = %s\n",
+		"\t\t\tauth = %s\n",
 		t->name, (unsigned)t->if_id, t->name, t->local, t->remote,
 		t->ike, t->encap ? "yes" : "no", (unsigned)t->if_id,
-		(unsigned)t->if_id, psk ? "psk" : "pubkey", lid);
+		(unsigned)t->if_id, psk ? "psk" : "pubkey");
+	/* With a certificate and no local-id, swanctl takes the identity
+	 * from the certificate's subject, which is what the peer checks. */
+	if (psk || t->local_id[0])
+		fprintf(f, "\t\t\tid = %s\n", lid);
 	if (!psk)
 		fprintf(f, "\t\t\tcerts = %s\n", t->cert);
 	fprintf(f, "\t\t}\n\t\tremote {\n\t\t\tauth = %s\n\t\t\tid = %s\n",
@@ -223,12 +226,54 @@ static int swanctl(FILE *f, const struct vd_anycast_tunnel *t, char *err,
 			   "\t\tsecret = %s\n\t}\n",
 			t->name, lid, rid, hex);
 		memset(hex, 0, sizeof(hex));
-	} else {
-		fprintf(f, "\tprivate-%s {\n\t\tfile = %s\n\t}\n", t->name,
-			t->private_key);
 	}
+	/* swanctl loads private keys only from its private/ directory:
+	 * the renderer puts a copy there (copy_key). */
 	fprintf(f, "}\n");
 	return 0;
+}
+
+/* The tunnel's private key as DIR/private/NAME.pem, mode 0600, for
+ * /etc/swanctl/private/ (swanctl takes keys from there, not by path). */
+static int copy_key(const char *dir, const struct vd_anycast_tunnel *t,
+		    char *err, size_t errlen)
+{
+	char sub[4200], name[64];
+	if ((size_t)snprintf(sub, sizeof(sub), "%s/private", dir) >=
+	    sizeof(sub)) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -ENAMETOOLONG;
+	}
+	if (mkdir(sub, 0700) != 0 && errno != EEXIST) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", sub, strerror(e));
+		return -e;
+	}
+	int in = open(t->private_key, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		int e = errno;
+		snprintf(err, errlen, "private-key %s: %s", t->private_key,
+			 strerror(e));
+		return -e;
+	}
+	static char buf[65536];
+	ssize_t n = read(in, buf, sizeof(buf));
+	int e = errno;
+	close(in);
+	if (n <= 0 || (size_t)n == sizeof(buf)) {
+		snprintf(err, errlen, "private-key %s: %s", t->private_key,
+			 n < 0 ? strerror(e) : "empty or over 64 KiB");
+		return n < 0 ? -e : -EINVAL;
+	}
+	struct out_file o;
+	snprintf(name, sizeof(name), "%s.pem", t->name);
+	int rc = file_open(&o, sub, name, 0600, err, errlen);
+	if (rc == 0) {
+		fwrite(buf, 1, (size_t)n, o.f);
+		rc = file_close(&o, err, errlen);
+	}
+	memset(buf, 0, (size_t)n);
+	return rc;
 }
 
 static void nft_rules(FILE *f, const struct vd_anycast_tunnel *ts, size_t n,
@@ -331,6 +376,9 @@ int vd_anycast_tunnel_render_dir(const struct vd_config *cfg, const char *dir,
 			return rc;
 		}
 		if ((rc = file_close(&o, err, errlen)) != 0)
+			return rc;
+		if (t->private_key[0] &&
+		    (rc = copy_key(dir, t, err, errlen)) != 0)
 			return rc;
 	}
 	if (ipsec) {

@@ -33,7 +33,8 @@ enum opt_type {
 	OPT_MODE,    /* octal file mode */
 	OPT_LISTEN,  /* list of struct vd_listen */
 	OPT_ACL,     /* rules added to struct vd_acl; defaults kept */
-	OPT_STRLIST, /* list of char[VD_CONFIG_STR_MAX] */
+	OPT_STRLIST, /* list of char[size / max]: VD_CONFIG_STR_MAX, or
+		      * VD_CONFIG_LONG_MAX for values that name files */
 };
 
 struct opt_enum {
@@ -969,19 +970,20 @@ static int set_value(struct parse *ps, const struct opt *o, const char *v)
 	}
 	case OPT_STRLIST: {
 		size_t *count = list_count(ps->cfg, o);
-		char(*items)[VD_CONFIG_STR_MAX] = p;
-		char buf[VD_CONFIG_STR_MAX];
+		size_t item = o->size / o->max;
+		char *items = p;
+		char buf[VD_CONFIG_LONG_MAX];
 		size_t n = strlen(v);
 		if (n == 0)
 			return fail(ps, "%s: expected a value", o->name);
-		if (n > STR_LEN)
-			return fail(ps, "%s: too long (%zu bytes, max %d)",
-				    o->name, n, STR_LEN);
+		if (n >= item)
+			return fail(ps, "%s: too long (%zu bytes, max %zu)",
+				    o->name, n, item - 1);
 		/* Zeroed first: the stored item (tail included) must depend only
 		 * on the value, so equal configs compare equal bytewise. */
-		memset(buf, 0, sizeof(buf));
+		memset(buf, 0, item);
 		if (o->check) {
-			const char *reason = o->check(v, buf, sizeof(buf));
+			const char *reason = o->check(v, buf, item);
 			if (reason)
 				return fail(ps, "%s: %s, got \"%s\"", o->name,
 					    reason, show(v).s);
@@ -991,7 +993,7 @@ static int set_value(struct parse *ps, const struct opt *o, const char *v)
 		if (*count >= o->max)
 			return fail(ps, "%s: too many entries (max %" PRIu64 ")",
 				    o->name, o->max);
-		memcpy(items[(*count)++], buf, sizeof(buf));
+		memcpy(items + item * (*count)++, buf, item);
 		return 0;
 	}
 	case OPT_LISTEN:
@@ -1274,7 +1276,8 @@ static void check_option(const struct opt *o)
 		vd_require(o->max < o->size);
 		break;
 	case OPT_STRLIST:
-		vd_require(o->max * VD_CONFIG_STR_MAX == o->size);
+		vd_require(o->max * VD_CONFIG_STR_MAX == o->size ||
+			   o->max * VD_CONFIG_LONG_MAX == o->size);
 		break;
 	case OPT_LISTEN:
 		vd_require(o->max * sizeof(struct vd_listen) == o->size);
@@ -1455,13 +1458,14 @@ void vd_config_dump(FILE *out, const struct vd_config *cfg)
 			fputc('\n', out);
 			break;
 		case OPT_STRLIST: {
-			const char(*items)[VD_CONFIG_STR_MAX] = p;
+			const char *items = p;
+			size_t item = o->size / o->max;
 			size_t n = *list_count(cfg, o);
 			if (n == 0)
 				fprintf(out, "# %s: none\n", o->name);
 			for (size_t j = 0; j < n; j++) {
 				fprintf(out, "%s = ", o->name);
-				put_quoted(out, items[j]);
+				put_quoted(out, items + item * j);
 				fputc('\n', out);
 			}
 			break;

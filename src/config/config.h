@@ -22,6 +22,8 @@
 #define VD_CONFIG_MAX_LISTEN 64
 #define VD_CONFIG_MAX_LIST 64
 #define VD_CONFIG_STR_MAX 256
+/* List items that carry file paths (tunnel: three certificate files). */
+#define VD_CONFIG_LONG_MAX 1024
 
 struct vd_listen {
 	struct sockaddr_storage addr; /* port filled in (default 53) */
@@ -121,7 +123,7 @@ struct vd_config {
 	uint64_t bgp_local_as;          /* 1..4294967295 */
 	char bgp_neighbors[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX]; /* see anycast/parse.h */
 	size_t n_bgp_neighbors;
-	char tunnels[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX]; /* see anycast/tunnel.h */
+	char tunnels[VD_CONFIG_MAX_LIST][VD_CONFIG_LONG_MAX]; /* see anycast/tunnel.h */
 	size_t n_tunnels;
 	char bird_socket[VD_CONFIG_STR_MAX];
 	char bird_config[VD_CONFIG_STR_MAX];        /* "" = not written by vipdnsd */

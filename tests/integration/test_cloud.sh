@@ -24,7 +24,7 @@ export VDLAB=${VDLAB:-vdtcl}
 RESOLVER=vipdnsd
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
-require bird birdc python3 socat nft curl
+require bird birdc python3 socat nft curl swanctl openssl
 LOAD=$HERE/anycast_load.py
 METRICS=127.0.0.1@9180
 
@@ -96,6 +96,75 @@ check "MSS clamped to 1436 (v4) / 1416 (v6) on tun0" eval "grep -q 'maxseg size 
 check "bird.conf binds the session to the tunnel" grep -q 'interface "tun0"' "$VDLAB_DIR/node1/bird.conf"
 check "bird.conf: the IPv6 VIP's next hop is the tunnel's inner6" \
   grep -q "next hop address $NODE1_IN6;" "$VDLAB_DIR/node1/bird.conf"
+
+section "azure: the rendered IPsec configuration loads into strongSwan"
+# The production path (route-based IPsec on an XFRM interface) cannot run
+# on this kernel; what can be proven is that charon takes the generated
+# connection and secrets as they are.  charon runs in a namespace of its
+# own with no links but lo, so its initiation attempts go nowhere.
+SW=$WORK/sw
+mkdir -p "$SW/out"
+head -c 32 /dev/urandom | base64 >"$SW/az.psk"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=lab-ca -keyout "$SW/ca.key" -out "$SW/ca.pem" >/dev/null 2>&1
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=node1.example -keyout "$SW/node.key" -out "$SW/node.pem" >/dev/null 2>&1
+cat >"$SW/vipdns.conf" <<EOF
+anycast = yes
+vip = 203.0.113.1
+vip = 2001:db8::1
+bgp-router-id = 198.51.100.10
+bgp-local-as = 65001
+bird-announce-file = $SW/announce.conf
+tunnel = az1 ipsec local 198.51.100.10 remote 192.0.2.2 inner 203.0.113.70/30 inner6 2001:db8:7e:9::2/64 psk-file $SW/az.psk
+tunnel = az2 ipsec local 198.51.100.10 remote 192.0.2.3 inner 203.0.113.74/30 cert $SW/node.pem private-key $SW/node.key ca $SW/ca.pem remote-id router.example esp aes256gcm16 ike aes256gcm16-prfsha384-ecp384
+bgp-neighbor = 203.0.113.69 as 65515 tunnel az1 bfd dual
+bgp-neighbor = 203.0.113.73 as 65515 tunnel az2 bfd
+EOF
+check "vipdnsd -t accepts the IPsec tunnels" "$VIPDNSD" -c "$SW/vipdns.conf" -t
+check "vipdnsd --tunnel-config renders them" "$VIPDNSD" -c "$SW/vipdns.conf" --tunnel-config "$SW/out"
+cat >"$SW/strongswan.conf" <<EOF
+charon {
+  load_modular = no
+  load = random nonce openssl kdf aes sha1 sha2 hmac gcm pem pkcs1 pkcs8 x509 revocation constraints pubkey kernel-netlink socket-default vici updown
+  plugins {
+    vici {
+      socket = unix://$SW/charon.vici
+    }
+  }
+  install_routes = no
+  port = 0
+  port_nat_t = 0
+}
+swanctl {
+  socket = unix://$SW/charon.vici
+}
+EOF
+SW_NS=$VDLAB-sw
+EXTRA_NS+=("$SW_NS")
+ip netns add "$SW_NS"
+ip -n "$SW_NS" link set lo up
+ip netns exec "$SW_NS" sh -c "mount -t tmpfs vdsw /run && exec env STRONGSWAN_CONF=$SW/strongswan.conf /usr/lib/ipsec/charon" >"$SW/charon.log" 2>&1 &
+EXTRA_PIDS+=($!)
+wait_for 10 test -S "$SW/charon.vici"
+# as /etc/swanctl/swanctl.conf includes conf.d/*.conf
+# (its directory is swanctl's base: the key is taken from out/private/)
+echo "include $SW/out/swanctl-*.conf" >"$SW/out/swanctl.conf"
+OUT=$(STRONGSWAN_CONF=$SW/strongswan.conf ip netns exec "$SW_NS" swanctl --load-all --noprompt --file "$SW/out/swanctl.conf" 2>&1)
+check "swanctl --load-all takes both rendered connections and their secrets" \
+  eval "grep -q 'successfully loaded 2 connections' <<<\"\$OUT\" && grep -q \"loaded ike secret 'ike-az1'\" <<<\"\$OUT\" && grep -q \"loaded .*private key\" <<<\"\$OUT\""
+OUT=$(STRONGSWAN_CONF=$SW/strongswan.conf ip netns exec "$SW_NS" swanctl --list-conns 2>&1)
+check "charon has both connections, route-based (0.0.0.0/0 ::/0 selectors)" \
+  eval "grep -q '^az1: IKEv2' <<<\"\$OUT\" && grep -q '^az2: IKEv2' <<<\"\$OUT\" && grep -q 'remote: 0.0.0.0/0 ::/0' <<<\"\$OUT\""
+check "az2 authenticates with the certificate (its subject as our id), expecting router.example" \
+  eval "grep -q 'id: router.example' <<<\"\$OUT\" && grep -q 'id: CN=node1.example' <<<\"\$OUT\""
+OUT=$(STRONGSWAN_CONF=$SW/strongswan.conf ip netns exec "$SW_NS" swanctl --list-certs 2>&1)
+check "the node's certificate is loaded" grep -q 'node1.example' <<<"$OUT"
+check "the XFRM interface ids reach the config (if_id 1 and 2)" \
+  eval "grep -q 'if_id_in = 1' '$SW/out/swanctl-az1.conf' && grep -q 'if_id_out = 2' '$SW/out/swanctl-az2.conf' && grep -q '^InterfaceId=2' '$SW/out/az2.netdev'"
+check "ESP MTU: 1422 with the default CBC fallback, 1438 with GCM only" \
+  eval "grep -q '^MTUBytes=1422' '$SW/out/az1.netdev' && grep -q '^MTUBytes=1438' '$SW/out/az2.netdev'"
+kill "${EXTRA_PIDS[-1]}" 2>/dev/null
 
 section "gcp: the cloud gateway drops what it did not assign"
 OUT=$(ip -n "$NS_GW" route get "$VIP4" 2>&1 || true)

@@ -3,20 +3,34 @@
 # client namespace through the anycast VIP: three resolver nodes, each with
 # BIRD announcing the VIP by health to a BIRD router that spreads clients
 # over them with ECMP.  The lab is left running.
-#   tests/lab/demo.sh [PATH_TO_VIPDNSD]      (default ./build/src/vipdnsd)
+#   tests/lab/demo.sh [PATH_TO_VIPDNSD] [--cloud aws|gcp]
+#     (default ./build/src/vipdnsd; --cloud: two VM nodes behind a cloud
+#     gateway, BGP and DNS inside GRE tunnels, docs/tunnels.md)
 # Honours VDLAB / VDLAB_DIR like lab.sh.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB=$HERE/lab.sh
-VIPDNSD=${1:-./build/src/vipdnsd}
+VIPDNSD=./build/src/vipdnsd
+[[ $# -gt 0 && $1 != --* ]] && { VIPDNSD=$1; shift; }
+CLOUD=""
+while (($#)); do
+  case $1 in
+    --cloud) CLOUD=${2:?--cloud needs aws or gcp}; shift 2 ;;
+    *) echo "demo.sh: unknown option $1 (--cloud aws|gcp)" >&2; exit 2 ;;
+  esac
+done
 export VDLAB=${VDLAB:-vdlab}
 
 if [[ -e ${VDLAB_DIR:-/tmp/$VDLAB}/lab.env ]]; then
   echo "== a lab '$VDLAB' is already up; tearing it down first"
   "$LAB" down
 fi
-"$LAB" up --anycast --vipdnsd "$VIPDNSD"
+if [[ -n $CLOUD ]]; then
+  "$LAB" up --cloud "$CLOUD" --vipdnsd "$VIPDNSD"
+else
+  "$LAB" up --anycast --vipdnsd "$VIPDNSD"
+fi
 # shellcheck disable=SC1090
 source <("$LAB" env)
 
@@ -52,6 +66,17 @@ done
 
 printf '\n\033[1m== the router learns the VIP from every healthy node over BGP\033[0m\n'
 ip netns exec "$NS_ROUTER" ip route show 203.0.113.1 || true
+if [[ -n $CLOUD ]]; then
+  printf '\n\033[1m== cloud (%s): the gateway routes only the VMs underlay addresses\033[0m\n' "$CLOUD"
+  printf '$ ip netns exec %s ip route get 203.0.113.1\n' "$NS_GW"
+  ip netns exec "$NS_GW" ip route get 203.0.113.1 2>&1 | sed 's/^/  /' || true
+  printf '  so the VIP and BGP run inside a GRE tunnel to each VM:\n'
+  ip netns exec "$NS_ROUTER" ip -6 route show 2001:db8::1 | sed 's/^/  /' || true
+  printf '\n$ vipdnsctl status   (node1: tunnel and BFD)\n'
+  "$(dirname "$VIPDNSD")/vipdnsctl" -s "$NODE1_CTL" status | grep -E '^(anycast|tunnel|bfd)' | sed 's/^/  /'
+  printf '\n$ vipdnsd --tunnel-config   (what a production VM installs, node1)\n'
+  ls "$VDLAB_DIR/node1/tunnel" | sed 's/^/  /'
+fi
 
 printf '\n\033[1m== vipdnsd with no configuration at all (a fresh namespace, loopback only)\033[0m\n'
 zc=vdzeroconf$$
@@ -71,7 +96,7 @@ ip netns del "$zc"
 
 cat <<EOF
 
-The lab is still running ($VDLAB: client, router, auth, node1..node3).
+The lab is still running ($VDLAB: client, router, auth, node1..node$VDLAB_NODES${CLOUD:+, gw}).
 Query by hand:
   ip netns exec $NS_CLIENT dig @$VIP4 www.lab.
   ip netns exec $NS_CLIENT dig @$VIP6 +dnssec www.secure.example.

@@ -299,6 +299,29 @@ Test(tunnel_check, references_and_fit, .init = mkdir_tmp, .fini = rm_tmp)
 		     0);
 }
 
+/* Certificate tunnels name three files: their lines are longer than the
+ * config's ordinary 255-byte values and must still load. */
+Test(tunnel_check, long_certificate_lines)
+{
+	static struct vd_config cfg;
+	char err[512], text[2048];
+	const char *dir = "/etc/vipdns/tunnels/azure-westeurope-1/pki/";
+	snprintf(text, sizeof(text),
+		 BASE "tunnel = az2 ipsec local 198.51.100.10 remote 192.0.2.3 "
+		      "inner 203.0.113.74/30 inner6 2001:db8:7e:9::2/64 cert "
+		      "%snode.pem private-key %snode.key ca %sca.pem remote-id "
+		      "router.westeurope.example esp aes256gcm16 ike "
+		      "aes256gcm16-prfsha384-ecp384\n"
+		      "bgp-neighbor = 203.0.113.73 as 65515 tunnel az2 bfd\n",
+		 dir, dir, dir);
+	cr_assert_eq(load(&cfg, text, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cfg.n_tunnels, 1);
+	cr_assert_gt(strlen(cfg.tunnels[0]), 255);
+	struct vd_anycast_tunnel t;
+	cr_assert_eq(vd_anycast_tunnel_find(&cfg, "az2", &t), 0);
+	cr_assert_str_eq(t.ca, "/etc/vipdns/tunnels/azure-westeurope-1/pki/ca.pem");
+}
+
 Test(tunnel_render, host_files, .init = mkdir_tmp, .fini = rm_tmp)
 {
 	static struct vd_config cfg;
@@ -376,6 +399,36 @@ Test(tunnel_render, host_files, .init = mkdir_tmp, .fini = rm_tmp)
 	cr_assert(strstr(buf, "next hop address 2001:db8:7e::2;"), "%s", buf);
 	cr_assert(strstr(buf, "\tinterface \"az1\";"), "%s", buf);
 	free(buf);
+
+	/* A certificate tunnel: its key copied where swanctl looks, 0600. */
+	char pem[128], text2[2048];
+	static const char *const pki[] = {"c.pem", "k.pem", "ca.pem"};
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(pem, sizeof(pem), "%s/%s", tmpdir, pki[i]);
+		f = fopen(pem, "w");
+		cr_assert_not_null(f);
+		fprintf(f, "-----BEGIN %s-----\n", pki[i]);
+		fclose(f);
+	}
+	snprintf(text2, sizeof(text2),
+		 BASE "tunnel = az3 ipsec local 198.51.100.10 remote 192.0.2.4 "
+		      "inner 203.0.113.74/30 cert %s/c.pem private-key %s/k.pem "
+		      "ca %s/ca.pem remote-id r.example\n"
+		      "bgp-neighbor = 203.0.113.73 as 64500 tunnel az3\n",
+		 tmpdir, tmpdir, tmpdir);
+	static struct vd_config cfg2;
+	cr_assert_eq(load(&cfg2, text2, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(vd_anycast_tunnel_render_dir(&cfg2, tmpdir, err,
+						  sizeof(err)),
+		     1, "%s", err);
+	s = slurp(tmpdir, "private/az3.pem");
+	cr_assert_str_eq(s, "-----BEGIN k.pem-----\n");
+	snprintf(path, sizeof(path), "%s/private/az3.pem", tmpdir);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	s = slurp(tmpdir, "swanctl-az3.conf");
+	cr_assert(strstr(s, "auth = pubkey") && !strstr(s, "\t\t\tid = 198") &&
+		  strstr(s, "id = r.example\n"), "%s", s);
 
 	/* A missing PSK stops the render with the reason. */
 	cr_assert_eq(unlink(psk), 0);

@@ -10,6 +10,9 @@
 #     rendered nftables MSS clamp loads; killing a node's tunnel process,
 #     or the whole VM's link, takes it out of ECMP within 1 s with no
 #     failed query after; a drain loses no query.
+#   azure (files only, this kernel has no XFRM): IPsec tunnels with a PSK
+#     and with certificates pass -t and render; the connections, secret and
+#     key load into a real charon (swanctl --load-all), route-based.
 #   aws topology: an IPv4 and an IPv6 session per tunnel, both protected
 #     by BFD, both routes leave together when the tunnel dies.
 # Failover figures are printed as "figure:" lines (benchmarks/README.md).

@@ -78,11 +78,17 @@ static void check_neighbor(const char *s)
 	FUZZ_CHECK(!nb.hold || (nb.hold >= 3 && nb.hold <= 65535));
 	FUZZ_CHECK(nb.keepalive <= 65535);
 	FUZZ_CHECK(!nb.hold || !nb.keepalive || nb.keepalive * 3 <= nb.hold);
-	FUZZ_CHECK(!(nb.multihop && nb.bfd) || nb.source[0]);
+	/* over a tunnel the source is the tunnel's inner address */
+	FUZZ_CHECK(!(nb.multihop && nb.bfd) || nb.source[0] || nb.tunnel[0]);
 	FUZZ_CHECK(nb.carry4 || nb.carry6);
 	FUZZ_CHECK(!(nb.carry4 && nb.family == AF_INET6));
+	/* IPv6 over IPv4 needs a next hop: given, or the tunnel's inner6
+	 * (the config check refuses a tunnel without one) */
 	if (nb.carry6 && nb.family == AF_INET)
-		FUZZ_CHECK(nb.next_hop6[0]);
+		FUZZ_CHECK(nb.next_hop6[0] || nb.tunnel[0]);
+	size_t tl = strnlen(nb.tunnel, sizeof(nb.tunnel));
+	FUZZ_CHECK(tl < sizeof(nb.tunnel));
+	FUZZ_CHECK(strspn(nb.tunnel, "abcdefghijklmnopqrstuvwxyz0123456789_-") == tl);
 	/* The password lands inside a double-quoted BIRD string. */
 	size_t pw = strnlen(nb.password, sizeof(nb.password));
 	FUZZ_CHECK(pw < sizeof(nb.password));

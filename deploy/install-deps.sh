@@ -22,8 +22,9 @@ packages=(
   # operations tests: promtool (metrics format), the status page in a
   # headless browser, HTTP scrapes, certificates for cluster TLS
   prometheus chromium curl openssl
-  # deploy: systemd-analyze verify on the shipped units
-  systemd
+  # deploy: systemd-analyze verify on the shipped units; the Debian
+  # package (dpkg-shlibdeps, lintian); the recipes' check (YAML)
+  systemd dpkg-dev lintian python3-yaml
 )
 
 if [ "$(id -u)" -ne 0 ]; then

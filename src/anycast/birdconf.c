@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "anycast/tunnel.h"
+#include "core/atomic_file.h"
 #include "config/config.h"
 
 /* BFD timers: 3 x 100 ms detects a dead peer in 300 ms, well inside the
@@ -256,63 +257,35 @@ int vd_anycast_bird_render(FILE *out, const struct vd_config *cfg,
 	return 0;
 }
 
-static FILE *open_tmp(const char *path, char *tmp, size_t cap)
-{
-	if ((size_t)snprintf(tmp, cap, "%s.tmp%ld", path, (long)getpid()) >= cap)
-		return NULL;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return NULL;
-	FILE *f = fdopen(fd, "w");
-	if (!f)
-		close(fd);
-	return f;
-}
-
-static int finish_tmp(FILE *f, const char *tmp, const char *path)
-{
-	int rc = 0;
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-		rc = -errno;
-	if (fclose(f) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -errno;
-	if (rc != 0)
-		(void)unlink(tmp);
-	return rc;
-}
-
 int vd_anycast_bird_write_announce(const char *path,
 				   const struct vd_anycast_vip *vips, size_t n,
 				   const bool *announce, const bool *drain,
 				   const bool *degraded)
 {
-	char tmp[VD_CONFIG_STR_MAX + 32];
-	FILE *f = open_tmp(path, tmp, sizeof(tmp));
-	if (!f)
-		return errno ? -errno : -ENAMETOOLONG;
-	vd_anycast_bird_render_announce(f, vips, n, announce, drain, degraded);
-	return finish_tmp(f, tmp, path);
+	struct vd_atomic_file af;
+	int rc = vd_atomic_open(&af, path, 0640);
+	if (rc != 0)
+		return rc;
+	vd_anycast_bird_render_announce(af.f, vips, n, announce, drain,
+					degraded);
+	return vd_atomic_commit(&af);
 }
 
 int vd_anycast_bird_write_config(const char *path, const struct vd_config *cfg,
 				 const char *source, char *err, size_t errlen)
 {
-	char tmp[VD_CONFIG_STR_MAX + 32];
-	FILE *f = open_tmp(path, tmp, sizeof(tmp));
-	if (!f) {
-		int e = errno ? errno : ENAMETOOLONG;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -e;
-	}
-	int rc = vd_anycast_bird_render(f, cfg, source, err, errlen);
+	struct vd_atomic_file af;
+	int rc = vd_atomic_open(&af, path, 0640);
 	if (rc != 0) {
-		fclose(f);
-		(void)unlink(tmp);
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
-	rc = finish_tmp(f, tmp, path);
+	rc = vd_anycast_bird_render(af.f, cfg, source, err, errlen);
+	if (rc != 0) {
+		vd_atomic_abort(&af);
+		return rc;
+	}
+	rc = vd_atomic_commit(&af);
 	if (rc != 0)
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 	return rc;

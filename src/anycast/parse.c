@@ -85,21 +85,23 @@ int vd_anycast_vip_parse(const char *s, struct vd_anycast_vip *out,
 	return 0;
 }
 
-static int family_of(const char *a)
+int vd_anycast_addr_family(const char *s, uint8_t bytes[16])
 {
 	uint8_t b[16];
-	if (inet_pton(AF_INET, a, b) == 1)
+	if (!bytes)
+		bytes = b;
+	if (inet_pton(AF_INET, s, bytes) == 1)
 		return AF_INET;
-	if (inet_pton(AF_INET6, a, b) == 1)
+	if (inet_pton(AF_INET6, s, bytes) == 1)
 		return AF_INET6;
 	return 0;
 }
 
-static int parse_uint(const char *s, unsigned long min, unsigned long max,
-		      unsigned long *v)
+int vd_anycast_parse_uint(const char *s, unsigned long min, unsigned long max,
+			  unsigned long *v)
 {
 	char *end;
-	if (!*s || *s == '-' || *s == '+')
+	if (!s || !*s || *s == '-' || *s == '+')
 		return -EINVAL;
 	errno = 0;
 	unsigned long x = strtoul(s, &end, 10);
@@ -147,11 +149,11 @@ int vd_anycast_neighbor_parse(const char *s, struct vd_anycast_neighbor *out,
 				 "[source ADDR] [password SECRET] [hold S] "
 				 "[keepalive S] [bfd] [next-hop6 ADDR] "
 				 "[tunnel NAME] [v4|v6|dual]");
-	out->family = family_of(tok[0]);
+	out->family = vd_anycast_addr_family(tok[0], NULL);
 	if (!out->family)
 		return fail(why, "neighbour address is not an IP address");
 	snprintf(out->addr, sizeof(out->addr), "%s", tok[0]);
-	if (parse_uint(tok[2], 1, 4294967295ul, &v) != 0)
+	if (vd_anycast_parse_uint(tok[2], 1, 4294967295ul, &v) != 0)
 		return fail(why, "AS number must be 1..4294967295");
 	out->remote_as = (uint32_t)v;
 
@@ -160,12 +162,12 @@ int vd_anycast_neighbor_parse(const char *s, struct vd_anycast_neighbor *out,
 		const char *arg = i + 1 < n ? tok[i + 1] : NULL;
 		if (!strcmp(k, "multihop")) {
 			out->multihop = true;
-			if (arg && parse_uint(arg, 1, 255, &v) == 0) {
+			if (arg && vd_anycast_parse_uint(arg, 1, 255, &v) == 0) {
 				out->multihop_ttl = (unsigned)v;
 				i++;
 			}
 		} else if (!strcmp(k, "source")) {
-			if (!arg || family_of(arg) != out->family)
+			if (!arg || vd_anycast_addr_family(arg, NULL) != out->family)
 				return fail(why, "source needs an address of "
 						 "the neighbour's family");
 			snprintf(out->source, sizeof(out->source), "%s", arg);
@@ -179,12 +181,12 @@ int vd_anycast_neighbor_parse(const char *s, struct vd_anycast_neighbor *out,
 				 arg);
 			i++;
 		} else if (!strcmp(k, "hold")) {
-			if (!arg || parse_uint(arg, 3, 65535, &v) != 0)
+			if (!arg || vd_anycast_parse_uint(arg, 3, 65535, &v) != 0)
 				return fail(why, "hold: seconds, 3..65535");
 			out->hold = (unsigned)v;
 			i++;
 		} else if (!strcmp(k, "keepalive")) {
-			if (!arg || parse_uint(arg, 1, 65535, &v) != 0)
+			if (!arg || vd_anycast_parse_uint(arg, 1, 65535, &v) != 0)
 				return fail(why, "keepalive: seconds, 1..65535");
 			out->keepalive = (unsigned)v;
 			i++;
@@ -202,7 +204,7 @@ int vd_anycast_neighbor_parse(const char *s, struct vd_anycast_neighbor *out,
 					 "node's IPv6 address on the link or "
 					 "tunnel)");
 		} else if (!strcmp(k, "next-hop6")) {
-			if (!arg || family_of(arg) != AF_INET6)
+			if (!arg || vd_anycast_addr_family(arg, NULL) != AF_INET6)
 				return fail(why, "next-hop6 needs an IPv6 "
 						 "address");
 			snprintf(out->next_hop6, sizeof(out->next_hop6), "%s",

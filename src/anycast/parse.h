@@ -93,6 +93,14 @@ struct vd_anycast_degrade {
 	uint32_t value; /* MED 1..4294967295, or prepends 1..8 */
 };
 
+/* Shared by the anycast and tunnel parsers: the address family of s
+ * (AF_INET, AF_INET6, or 0 when it is neither), its bytes into bytes when
+ * not NULL; and a decimal in [min, max] (no sign, no trailing text):
+ * 0 or -EINVAL. */
+int vd_anycast_addr_family(const char *s, uint8_t bytes[16]);
+int vd_anycast_parse_uint(const char *s, unsigned long min, unsigned long max,
+			  unsigned long *v);
+
 /* Each returns 0, or -EINVAL with a reason (a static string) in *why. */
 int vd_anycast_degrade_parse(const char *s, struct vd_anycast_degrade *out,
 			     const char **why);

@@ -28,32 +28,6 @@ static int fail(const char **why, const char *reason)
 	return -EINVAL;
 }
 
-static int family_of(const char *a, uint8_t *bytes)
-{
-	uint8_t b[16];
-	if (!bytes)
-		bytes = b;
-	if (inet_pton(AF_INET, a, bytes) == 1)
-		return AF_INET;
-	if (inet_pton(AF_INET6, a, bytes) == 1)
-		return AF_INET6;
-	return 0;
-}
-
-static int parse_uint(const char *s, unsigned long min, unsigned long max,
-		      unsigned long *v)
-{
-	char *end;
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	unsigned long x = strtoul(s, &end, 10);
-	if (errno || *end || x < min || x > max)
-		return -EINVAL;
-	*v = x;
-	return 0;
-}
-
 static int parse_prefix(const char *s, int family,
 			struct vd_anycast_tunnel_prefix *p)
 {
@@ -67,8 +41,8 @@ static int parse_prefix(const char *s, int family,
 		return -EINVAL;
 	*slash = '\0';
 	unsigned bits = family == AF_INET ? 32 : 128;
-	if (family_of(buf, p->addr) != family ||
-	    parse_uint(slash + 1, 1, bits, &l) != 0)
+	if (vd_anycast_addr_family(buf, p->addr) != family ||
+	    vd_anycast_parse_uint(slash + 1, 1, bits, &l) != 0)
 		return -EINVAL;
 	/* A point-to-point tunnel has two ends: the prefix must hold at
 	 * least the node and the router. */
@@ -172,11 +146,11 @@ static const struct alg *alg_find(const char *s, size_t n)
  * One comma-separated list of proposals, each a dash-separated list of
  * keywords with exactly one cipher; IKE needs a DH group (and, with a
  * CBC cipher, an integrity algorithm); ESP takes DH as PFS.  When esp is
- * true, *overhead gets the worst ESP framing over the list:
- * IV + ICV + (block - 1) padding + 2 trailer bytes, and *block the block.
+ * true, the worst framing over the list: *worst_ivicv the largest IV +
+ * ICV, *worst_block the largest cipher block (padding aligns to it).
  */
 static const char *check_proposals(const char *list, bool esp,
-				   unsigned *worst_fixed, unsigned *worst_block)
+				   unsigned *worst_ivicv, unsigned *worst_block)
 {
 	if (!*list || strlen(list) >= VD_TUNNEL_PROPOSAL_MAX)
 		return "proposals: 1..127 characters";
@@ -238,9 +212,8 @@ static const char *check_proposals(const char *list, bool esp,
 			return "proposals: IKE needs a DH group (ecp384, "
 			       "modp2048, curve25519, ...)";
 		if (esp) {
-			unsigned fixed = iv + icv + (block - 1) + 2;
-			if (fixed > *worst_fixed)
-				*worst_fixed = fixed;
+			if (iv + icv > *worst_ivicv)
+				*worst_ivicv = iv + icv;
 			if (block > *worst_block)
 				*worst_block = block;
 		}
@@ -254,38 +227,42 @@ static const char *check_proposals(const char *list, bool esp,
 	return NULL;
 }
 
-unsigned vd_anycast_tunnel_overhead(const struct vd_anycast_tunnel *t)
+/* Bytes in front of the inner packet and after it, padding aside: the
+ * outer IP header, and for ESP the UDP encapsulation (counted always:
+ * clouds put NAT in the path and user-space ESP always encapsulates), the
+ * 8-byte ESP header (SPI, sequence), IV and ICV. */
+static unsigned framing(const struct vd_anycast_tunnel *t, unsigned *block)
 {
 	unsigned ip = t->underlay_family == AF_INET6 ? 40 : 20;
+	*block = 1;
 	if (t->kind == VD_TUNNEL_GRE)
 		return ip + 4 + (t->has_key ? 4 : 0);
-	unsigned fixed = 0, block = 1;
-	(void)check_proposals(t->esp, true, &fixed, &block);
-	/* UDP encapsulation counted always: clouds put NAT in the path and
-	 * user-space ESP always encapsulates. 8 bytes of ESP header (SPI,
-	 * sequence). */
-	return ip + 8 + 8 + fixed;
+	unsigned ivicv = 0;
+	(void)check_proposals(t->esp, true, &ivicv, block);
+	return ip + 8 + 8 + ivicv;
 }
 
-/* The largest inner packet: for ESP, the payload plus 2 trailer bytes
- * must fill whole cipher blocks, so round down to the block. */
+unsigned vd_anycast_tunnel_overhead(const struct vd_anycast_tunnel *t)
+{
+	unsigned block;
+	unsigned f = framing(t, &block);
+	/* ESP: up to block - 1 bytes of padding and the 2-byte trailer. */
+	return t->kind == VD_TUNNEL_GRE ? f : f + (block - 1) + 2;
+}
+
+/* The largest inner packet: for ESP, the payload plus its 2 trailer bytes
+ * must fill whole cipher blocks, so the room rounds down to the block. */
 static unsigned max_inner(const struct vd_anycast_tunnel *t)
 {
-	unsigned ip = t->underlay_family == AF_INET6 ? 40 : 20;
-	if (t->kind == VD_TUNNEL_GRE) {
-		unsigned o = vd_anycast_tunnel_overhead(t);
-		return t->underlay_mtu > o ? t->underlay_mtu - o : 0;
-	}
-	unsigned fixed = 0, block = 1;
-	(void)check_proposals(t->esp, true, &fixed, &block);
-	/* fixed = iv + icv + (block - 1) + 2; the room for payload+trailer
-	 * is underlay - ip - udp - esp header - iv - icv. */
-	unsigned hdr = ip + 8 + 8 + fixed - (block - 1) - 2;
-	if (t->underlay_mtu <= hdr + 2)
+	unsigned block;
+	unsigned f = framing(t, &block);
+	if (t->underlay_mtu <= f + 2)
 		return 0;
-	unsigned room = t->underlay_mtu - hdr;
+	unsigned room = t->underlay_mtu - f;
+	if (t->kind == VD_TUNNEL_GRE)
+		return room;
 	room -= room % block;
-	return room - 2;
+	return room > 2 ? room - 2 : 0;
 }
 
 unsigned vd_anycast_tunnel_mss(const struct vd_anycast_tunnel *t, int family)
@@ -335,7 +312,7 @@ int vd_anycast_tunnel_parse(const char *s, struct vd_anycast_tunnel *out,
 		bool takes = true;
 		if (!strcmp(k, "local") || !strcmp(k, "remote")) {
 			char *dst = k[0] == 'l' ? out->local : out->remote;
-			int f = arg ? family_of(arg, NULL) : 0;
+			int f = arg ? vd_anycast_addr_family(arg, NULL) : 0;
 			if (!f)
 				return fail(why, "local/remote need an IP "
 						 "address");
@@ -351,20 +328,20 @@ int vd_anycast_tunnel_parse(const char *s, struct vd_anycast_tunnel *out,
 						 "ADDR/LEN on the tunnel (LEN "
 						 "1..127)");
 		} else if (!strcmp(k, "underlay-mtu")) {
-			if (parse_uint(arg, 576, 65535, &v) != 0)
+			if (vd_anycast_parse_uint(arg, 576, 65535, &v) != 0)
 				return fail(why, "underlay-mtu: 576..65535");
 			out->underlay_mtu = (unsigned)v;
 		} else if (!strcmp(k, "mtu")) {
-			if (parse_uint(arg, IPV4_MIN_MTU, 65535, &v) != 0)
+			if (vd_anycast_parse_uint(arg, IPV4_MIN_MTU, 65535, &v) != 0)
 				return fail(why, "mtu: 576..65535");
 			out->mtu = (unsigned)v;
 			out->mtu_given = true;
 		} else if (gre && !strcmp(k, "ttl")) {
-			if (parse_uint(arg, 1, 255, &v) != 0)
+			if (vd_anycast_parse_uint(arg, 1, 255, &v) != 0)
 				return fail(why, "ttl: 1..255");
 			out->ttl = (unsigned)v;
 		} else if (gre && !strcmp(k, "key")) {
-			if (parse_uint(arg, 0, 4294967295ul, &v) != 0)
+			if (vd_anycast_parse_uint(arg, 0, 4294967295ul, &v) != 0)
 				return fail(why, "key: 0..4294967295");
 			out->key = (uint32_t)v;
 			out->has_key = true;
@@ -398,7 +375,7 @@ int vd_anycast_tunnel_parse(const char *s, struct vd_anycast_tunnel *out,
 			snprintf(k[0] == 'i' ? out->ike : out->esp,
 				 VD_TUNNEL_PROPOSAL_MAX, "%s", arg);
 		} else if (!gre && !strcmp(k, "if-id")) {
-			if (parse_uint(arg, 1, 4294967294ul, &v) != 0)
+			if (vd_anycast_parse_uint(arg, 1, 4294967294ul, &v) != 0)
 				return fail(why, "if-id: 1..4294967294");
 			out->if_id = (uint32_t)v;
 		} else if (!gre && !strcmp(k, "encap")) {
@@ -420,8 +397,8 @@ int vd_anycast_tunnel_parse(const char *s, struct vd_anycast_tunnel *out,
 	if (!out->local[0] || !out->remote[0])
 		return fail(why, "local ADDR and remote ADDR (the underlay "
 				 "ends) are required");
-	out->underlay_family = family_of(out->local, NULL);
-	if (family_of(out->remote, NULL) != out->underlay_family)
+	out->underlay_family = vd_anycast_addr_family(out->local, NULL);
+	if (vd_anycast_addr_family(out->remote, NULL) != out->underlay_family)
 		return fail(why, "local and remote must be of one family");
 	if (!strcmp(out->local, out->remote))
 		return fail(why, "local and remote are the same address");
@@ -484,7 +461,7 @@ bool vd_anycast_tunnel_covers(const struct vd_anycast_tunnel *t,
 			      const char *addr)
 {
 	uint8_t a[16];
-	int f = family_of(addr, a);
+	int f = vd_anycast_addr_family(addr, a);
 	const struct vd_anycast_tunnel_prefix *p =
 		f == AF_INET ? &t->inner4 : f == AF_INET6 ? &t->inner6 : NULL;
 	if (!p || !p->family)

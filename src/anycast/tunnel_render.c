@@ -15,62 +15,44 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/atomic_file.h"
 
 #define HEADER "# Rendered by vipdnsd --tunnel-config; do not edit, " \
 	       "re-render.\n"
 
-struct out_file {
-	char tmp[4200], path[4200];
-	FILE *f;
-};
+/* Writes DIR/NAME with mode through fn(arg), atomically. */
+typedef int render_fn(FILE *f, const void *arg, char *err, size_t errlen);
 
-static int file_open(struct out_file *o, const char *dir, const char *name,
-		     mode_t mode, char *err, size_t errlen)
+static int write_file(const char *dir, const char *name, mode_t mode,
+		      render_fn *fn, const void *arg, char *err, size_t errlen)
 {
-	if ((size_t)snprintf(o->path, sizeof(o->path), "%s/%s", dir, name) >=
-		    sizeof(o->path) ||
-	    (size_t)snprintf(o->tmp, sizeof(o->tmp), "%s.tmp%ld", o->path,
-			     (long)getpid()) >= sizeof(o->tmp)) {
-		snprintf(err, errlen, "%s: path too long", dir);
-		return -ENAMETOOLONG;
-	}
-	int fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0 || fchmod(fd, mode) != 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		snprintf(err, errlen, "%s: %s", o->tmp, strerror(e));
-		return -e;
-	}
-	o->f = fdopen(fd, "w");
-	if (!o->f) {
-		int e = errno;
-		close(fd);
-		(void)unlink(o->tmp);
-		snprintf(err, errlen, "%s: %s", o->tmp, strerror(e));
-		return -e;
-	}
-	return 0;
-}
-
-static int file_close(struct out_file *o, char *err, size_t errlen)
-{
-	int rc = 0;
-	if (fflush(o->f) != 0 || fsync(fileno(o->f)) != 0)
-		rc = -errno;
-	if (fclose(o->f) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(o->tmp, o->path) != 0)
-		rc = -errno;
+	char path[4096];
+	struct vd_atomic_file af;
+	int rc;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path))
+		rc = -ENAMETOOLONG;
+	else
+		rc = vd_atomic_open(&af, path, mode);
 	if (rc != 0) {
-		(void)unlink(o->tmp);
-		snprintf(err, errlen, "%s: %s", o->path, strerror(-rc));
+		snprintf(err, errlen, "%s/%s: %s", dir, name, strerror(-rc));
+		return rc;
 	}
+	rc = fn(af.f, arg, err, errlen);
+	if (rc != 0) {
+		vd_atomic_abort(&af);
+		return rc;
+	}
+	rc = vd_atomic_commit(&af);
+	if (rc != 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 	return rc;
 }
 
-static void netdev(FILE *f, const struct vd_anycast_tunnel *t)
+static int netdev(FILE *f, const void *arg, char *err, size_t errlen)
 {
+	const struct vd_anycast_tunnel *t = arg;
+	(void)err, (void)errlen;
 	fprintf(f, HEADER "[NetDev]\nName=%s\n", t->name);
 	if (t->kind == VD_TUNNEL_GRE) {
 		fprintf(f, "Kind=%s\nMTUBytes=%u\n\n[Tunnel]\nLocal=%s\n"
@@ -87,10 +69,13 @@ static void netdev(FILE *f, const struct vd_anycast_tunnel *t)
 			   "Independent=yes\n",
 			t->mtu, (unsigned)t->if_id);
 	}
+	return 0;
 }
 
-static void network(FILE *f, const struct vd_anycast_tunnel *t)
+static int network(FILE *f, const void *arg, char *err, size_t errlen)
 {
+	const struct vd_anycast_tunnel *t = arg;
+	(void)err, (void)errlen;
 	fprintf(f, HEADER "[Match]\nName=%s\n\n[Network]\nAddress=%s\n",
 		t->name, t->inner4.str);
 	if (t->inner6.family)
@@ -100,10 +85,13 @@ static void network(FILE *f, const struct vd_anycast_tunnel *t)
 	fprintf(f, "LinkLocalAddressing=%s\nIPv6AcceptRA=no\n"
 		   "ConfigureWithoutCarrier=yes\n\n[Link]\nMTUBytes=%u\n",
 		t->inner6.family ? "ipv6" : "no", t->mtu);
+	return 0;
 }
 
-static void ip_batch(FILE *f, const struct vd_anycast_tunnel *t)
+static int ip_batch(FILE *f, const void *arg, char *err, size_t errlen)
 {
+	const struct vd_anycast_tunnel *t = arg;
+	(void)err, (void)errlen;
 	fprintf(f, HEADER "# Apply with: ip -batch %s.ip\n", t->name);
 	if (t->kind == VD_TUNNEL_GRE) {
 		fprintf(f, "link add %s type %s local %s remote %s ttl %u",
@@ -121,48 +109,63 @@ static void ip_batch(FILE *f, const struct vd_anycast_tunnel *t)
 		t->mtu, t->inner4.str, t->name);
 	if (t->inner6.family)
 		fprintf(f, "addr add %s dev %s nodad\n", t->inner6.str, t->name);
-}
-
-static int psk_hex(const char *path, char *hex, size_t cap, char *err,
-		   size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "psk-file %s: %s", path, strerror(e));
-		return -e;
-	}
-	unsigned char buf[512];
-	ssize_t n = read(fd, buf, sizeof(buf));
-	int e = errno;
-	close(fd);
-	if (n < 0) {
-		snprintf(err, errlen, "psk-file %s: %s", path, strerror(e));
-		return -e;
-	}
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-			 buf[n - 1] == ' '))
-		n--;
-	if (n == 0 || (size_t)n * 2 + 3 > cap) {
-		snprintf(err, errlen, "psk-file %s: empty or over %zu bytes",
-			 path, (cap - 3) / 2);
-		return -EINVAL;
-	}
-	/* Hex, so no byte of the key can end swanctl's value early. */
-	static const char digits[] = "0123456789abcdef";
-	hex[0] = '0', hex[1] = 'x';
-	for (ssize_t i = 0; i < n; i++) {
-		hex[2 + 2 * i] = digits[buf[i] >> 4];
-		hex[3 + 2 * i] = digits[buf[i] & 15];
-	}
-	hex[2 + 2 * n] = '\0';
-	memset(buf, 0, sizeof(buf));
 	return 0;
 }
 
-static int swanctl(FILE *f, const struct vd_anycast_tunnel *t, char *err,
+/* The bytes of a secret file (at most cap - 1), into buf; the caller
+ * wipes buf.  Length, or a negative errno with err filled. */
+static ssize_t read_secret(const char *what, const char *path, char *buf,
+			   size_t cap, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, cap);
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(e));
+		return -e;
+	}
+	if (n == 0 || (size_t)n == cap) {
+		snprintf(err, errlen, "%s %s: empty or over %zu bytes", what,
+			 path, cap - 1);
+		return -EINVAL;
+	}
+	return n;
+}
+
+/* The PSK as 0x-hex, trailing newlines and spaces dropped, so no byte of
+ * the key can end swanctl's value early. */
+static int psk_hex(const char *path, char *hex, size_t cap, char *err,
 		   size_t errlen)
 {
+	char buf[512];
+	ssize_t n = read_secret("psk-file", path, buf, sizeof(buf), err, errlen);
+	if (n < 0)
+		return (int)n;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+			 buf[n - 1] == ' '))
+		n--;
+	int rc = 0;
+	if (n == 0 || (size_t)n * 2 + 3 > cap) {
+		snprintf(err, errlen, "psk-file %s: empty or too long", path);
+		rc = -EINVAL;
+	} else {
+		static const char digits[] = "0123456789abcdef";
+		hex[0] = '0', hex[1] = 'x';
+		for (ssize_t i = 0; i < n; i++) {
+			hex[2 + 2 * i] = digits[(unsigned char)buf[i] >> 4];
+			hex[3 + 2 * i] = digits[(unsigned char)buf[i] & 15];
+		}
+		hex[2 + 2 * n] = '\0';
+	}
+	memset(buf, 0, sizeof(buf));
+	return rc;
+}
+
+static int swanctl(FILE *f, const void *arg, char *err, size_t errlen)
+{
+	const struct vd_anycast_tunnel *t = arg;
 	bool psk = t->psk_file[0] != '\0';
 	const char *lid = t->local_id[0] ? t->local_id : t->local;
 	const char *rid = t->remote_id[0] ? t->remote_id : t->remote;
@@ -228,52 +231,24 @@ static int swanctl(FILE *f, const struct vd_anycast_tunnel *t, char *err,
 		memset(hex, 0, sizeof(hex));
 	}
 	/* swanctl loads private keys only from its private/ directory:
-	 * the renderer puts a copy there (copy_key). */
+	 * the renderer puts a copy there (private_key). */
 	fprintf(f, "}\n");
 	return 0;
 }
 
-/* The tunnel's private key as DIR/private/NAME.pem, mode 0600, for
- * /etc/swanctl/private/ (swanctl takes keys from there, not by path). */
-static int copy_key(const char *dir, const struct vd_anycast_tunnel *t,
-		    char *err, size_t errlen)
+/* The tunnel's private key, copied for /etc/swanctl/private/ (swanctl
+ * takes keys from there, not by path). */
+static int private_key(FILE *f, const void *arg, char *err, size_t errlen)
 {
-	char sub[4200], name[64];
-	if ((size_t)snprintf(sub, sizeof(sub), "%s/private", dir) >=
-	    sizeof(sub)) {
-		snprintf(err, errlen, "%s: path too long", dir);
-		return -ENAMETOOLONG;
-	}
-	if (mkdir(sub, 0700) != 0 && errno != EEXIST) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", sub, strerror(e));
-		return -e;
-	}
-	int in = open(t->private_key, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		int e = errno;
-		snprintf(err, errlen, "private-key %s: %s", t->private_key,
-			 strerror(e));
-		return -e;
-	}
+	const struct vd_anycast_tunnel *t = arg;
 	static char buf[65536];
-	ssize_t n = read(in, buf, sizeof(buf));
-	int e = errno;
-	close(in);
-	if (n <= 0 || (size_t)n == sizeof(buf)) {
-		snprintf(err, errlen, "private-key %s: %s", t->private_key,
-			 n < 0 ? strerror(e) : "empty or over 64 KiB");
-		return n < 0 ? -e : -EINVAL;
-	}
-	struct out_file o;
-	snprintf(name, sizeof(name), "%s.pem", t->name);
-	int rc = file_open(&o, sub, name, 0600, err, errlen);
-	if (rc == 0) {
-		fwrite(buf, 1, (size_t)n, o.f);
-		rc = file_close(&o, err, errlen);
-	}
+	ssize_t n = read_secret("private-key", t->private_key, buf,
+				sizeof(buf), err, errlen);
+	if (n < 0)
+		return (int)n;
+	size_t w = fwrite(buf, 1, (size_t)n, f);
 	memset(buf, 0, (size_t)n);
-	return rc;
+	return w == (size_t)n ? 0 : -EIO;
 }
 
 static void nft_rules(FILE *f, const struct vd_anycast_tunnel *ts, size_t n,
@@ -296,8 +271,16 @@ static void nft_rules(FILE *f, const struct vd_anycast_tunnel *ts, size_t n,
 	}
 }
 
-static void nft(FILE *f, const struct vd_anycast_tunnel *ts, size_t n)
+struct tunnel_set {
+	const struct vd_anycast_tunnel *ts;
+	size_t n;
+};
+
+static int nft(FILE *f, const void *arg, char *err, size_t errlen)
 {
+	const struct vd_anycast_tunnel *ts = ((const struct tunnel_set *)arg)->ts;
+	size_t n = ((const struct tunnel_set *)arg)->n;
+	(void)err, (void)errlen;
 	fprintf(f,
 		"#!/usr/sbin/nft -f\n" HEADER
 		"# TCP MSS clamping on the tunnels: a SYN's MSS is lowered to\n"
@@ -319,15 +302,38 @@ static void nft(FILE *f, const struct vd_anycast_tunnel *ts, size_t n)
 		   "accept;\n");
 	nft_rules(f, ts, n, false);
 	fprintf(f, "\t}\n}\n");
+	return 0;
+}
+
+/* Route-based: charon must not put its own routes for the 0.0.0.0/0
+ * selectors into table 220, or every packet of the host would head for
+ * the tunnel. */
+static int charon_conf(FILE *f, const void *arg, char *err, size_t errlen)
+{
+	(void)arg, (void)err, (void)errlen;
+	fprintf(f, HEADER "# /etc/strongswan.d/charon/vipdns.conf\n"
+			  "charon {\n\tinstall_routes = no\n}\n");
+	return 0;
 }
 
 int vd_anycast_tunnel_render_dir(const struct vd_config *cfg, const char *dir,
 				 char *err, size_t errlen)
 {
+	static const struct {
+		const char *fmt; /* %s: the tunnel's name */
+		mode_t mode;
+		render_fn *fn;
+		bool ipsec_only, pki_only;
+	} per_tunnel[] = {
+		{"%s.netdev", 0644, netdev, false, false},
+		{"%s.network", 0644, network, false, false},
+		{"%s.ip", 0644, ip_batch, false, false},
+		{"swanctl-%s.conf", 0600, swanctl, true, false},
+		{"private/%s.pem", 0600, private_key, true, true},
+	};
 	struct vd_anycast_tunnel ts[VD_CONFIG_MAX_LIST];
 	size_t n = 0;
-	bool ipsec = false;
-	struct out_file o;
+	bool ipsec = false, pki = false;
 	char name[64];
 	int rc = vd_anycast_tunnel_check(cfg, true, NULL, NULL, err, errlen);
 	if (rc != 0)
@@ -342,64 +348,39 @@ int vd_anycast_tunnel_render_dir(const struct vd_config *cfg, const char *dir,
 			return -EINVAL;
 		}
 		ipsec |= ts[n].kind == VD_TUNNEL_IPSEC;
+		pki |= ts[n].private_key[0] != '\0';
 		n++;
+	}
+	if (pki) {
+		char sub[4200];
+		snprintf(sub, sizeof(sub), "%s/private", dir);
+		if (mkdir(sub, 0700) != 0 && errno != EEXIST) {
+			rc = -errno;
+			snprintf(err, errlen, "%s: %s", sub, strerror(-rc));
+			return rc;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct vd_anycast_tunnel *t = &ts[i];
-		snprintf(name, sizeof(name), "%s.netdev", t->name);
-		if ((rc = file_open(&o, dir, name, 0644, err, errlen)) != 0)
-			return rc;
-		netdev(o.f, t);
-		if ((rc = file_close(&o, err, errlen)) != 0)
-			return rc;
-		snprintf(name, sizeof(name), "%s.network", t->name);
-		if ((rc = file_open(&o, dir, name, 0644, err, errlen)) != 0)
-			return rc;
-		network(o.f, t);
-		if ((rc = file_close(&o, err, errlen)) != 0)
-			return rc;
-		snprintf(name, sizeof(name), "%s.ip", t->name);
-		if ((rc = file_open(&o, dir, name, 0644, err, errlen)) != 0)
-			return rc;
-		ip_batch(o.f, t);
-		if ((rc = file_close(&o, err, errlen)) != 0)
-			return rc;
-		if (t->kind != VD_TUNNEL_IPSEC)
-			continue;
-		snprintf(name, sizeof(name), "swanctl-%s.conf", t->name);
-		if ((rc = file_open(&o, dir, name, 0600, err, errlen)) != 0)
-			return rc;
-		rc = swanctl(o.f, t, err, errlen);
-		if (rc != 0) {
-			fclose(o.f);
-			(void)unlink(o.tmp);
-			return rc;
+		for (size_t k = 0; k < sizeof(per_tunnel) / sizeof(per_tunnel[0]);
+		     k++) {
+			if ((per_tunnel[k].ipsec_only &&
+			     t->kind != VD_TUNNEL_IPSEC) ||
+			    (per_tunnel[k].pki_only && !t->private_key[0]))
+				continue;
+			snprintf(name, sizeof(name), per_tunnel[k].fmt, t->name);
+			rc = write_file(dir, name, per_tunnel[k].mode,
+					per_tunnel[k].fn, t, err, errlen);
+			if (rc != 0)
+				return rc;
 		}
-		if ((rc = file_close(&o, err, errlen)) != 0)
-			return rc;
-		if (t->private_key[0] &&
-		    (rc = copy_key(dir, t, err, errlen)) != 0)
-			return rc;
 	}
-	if (ipsec) {
-		/* Route-based: charon must not put its own routes for the
-		 * 0.0.0.0/0 selectors into table 220, or every packet of the
-		 * host would head for the tunnel. */
-		if ((rc = file_open(&o, dir, "strongswan-vipdns.conf", 0644,
-				    err, errlen)) != 0)
-			return rc;
-		fprintf(o.f, HEADER "# /etc/strongswan.d/charon/vipdns.conf\n"
-				    "charon {\n\tinstall_routes = no\n}\n");
-		if ((rc = file_close(&o, err, errlen)) != 0)
-			return rc;
-	}
-	if (n) {
-		if ((rc = file_open(&o, dir, "vipdns-tunnels.nft", 0644, err,
-				    errlen)) != 0)
-			return rc;
-		nft(o.f, ts, n);
-		if ((rc = file_close(&o, err, errlen)) != 0)
-			return rc;
-	}
+	if (ipsec && (rc = write_file(dir, "strongswan-vipdns.conf", 0644,
+				      charon_conf, NULL, err, errlen)) != 0)
+		return rc;
+	struct tunnel_set set = {ts, n};
+	if (n && (rc = write_file(dir, "vipdns-tunnels.nft", 0644, nft, &set,
+				  err, errlen)) != 0)
+		return rc;
 	return (int)n;
 }

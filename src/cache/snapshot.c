@@ -10,6 +10,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/atomic_file.h"
 #include "core/clock.h"
 #include "core/compiler.h"
 #include "dns/name_wire.h"
@@ -177,39 +178,6 @@ done:
 	return rc;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int fsync_dir_of(const char *path)
-{
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = fsync(fd) == 0 ? 0 : -errno;
-	close(fd);
-	return rc;
-}
-
 int vd_snapshot_save(struct vd_cache *c, const char *path,
 		     const struct vd_snapshot_build_opts *o, size_t *n_out,
 		     char *err, size_t errlen)
@@ -222,36 +190,23 @@ int vd_snapshot_save(struct vd_cache *c, const char *path,
 			 strerror(-rc));
 		return rc;
 	}
-	char tmp[4096];
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		free(buf);
-		snprintf(err, errlen, "%s: path too long", path);
-		return -ENAMETOOLONG;
-	}
 	/* A reader never sees a half-written file: it is complete and on
 	 * disk before it takes the name. */
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		      0640);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(-rc));
-		free(buf);
-		return rc;
+	struct vd_atomic_file af;
+	rc = vd_atomic_open(&af, path, 0640);
+	if (rc == 0) {
+		if (fwrite(buf, 1, len, af.f) != len) {
+			rc = -EIO;
+			vd_atomic_abort(&af);
+		} else {
+			rc = vd_atomic_commit(&af);
+		}
 	}
-	rc = write_all(fd, buf, len);
-	if (rc == 0 && fsync(fd) != 0)
-		rc = -errno;
-	if (close(fd) != 0 && rc == 0)
-		rc = -errno;
 	free(buf);
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -errno;
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-		(void)unlink(tmp);
 		return rc;
 	}
-	(void)fsync_dir_of(path);
 	*n_out = n;
 	return 0;
 }

@@ -55,9 +55,9 @@ status_has() { grep -q -- "$2" <<<"$(ctl "$1" status)"; }
 # after it left.  Prints the figures; restores with $RESTORE.
 failover() {
   local what=$1; shift
-  load_bg "$VIP4" 5 "$WORK/$what.v4"
+  load_bg "$VIP4" 4 "$WORK/$what.v4"
   local pid4=$LOAD_PID
-  load_bg "$VIP6" 5 "$WORK/$what.v6"
+  load_bg "$VIP6" 4 "$WORK/$what.v6"
   local pid6=$LOAD_PID
   sleep 1.5
   local t_break; t_break=$(now_ms)
@@ -260,8 +260,8 @@ ms=$(time_until 20 both_paths)
 check "VM back: node2 rejoins ECMP (${ms} ms)" eval "((ms < 20000))"
 
 section "gcp: planned drain over the tunnel loses no query"
-load_bg "$VIP4" 6 "$WORK/drain.v4"; pid4=$LOAD_PID
-load_bg "$VIP6" 6 "$WORK/drain.v6"; pid6=$LOAD_PID
+load_bg "$VIP4" 4 "$WORK/drain.v4"; pid4=$LOAD_PID
+load_bg "$VIP6" 4 "$WORK/drain.v6"; pid6=$LOAD_PID
 sleep 1
 ctl 2 drain >/dev/null
 ms=$(time_until 8 no_path 2)

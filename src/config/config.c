@@ -18,6 +18,7 @@
 #include "core/compiler.h"
 #include "core/log.h"
 #include "dns/query.h"
+#include "resolve/zones.h"
 
 #define MAX_LINE 4096
 /* Far beyond any real config (64 listen + 256 acl lines is ~10 KiB); the cap
@@ -259,6 +260,83 @@ static const struct opt options[] = {
 	 .max = VD_CONFIG_MAX_LIST, .check = check_unbound_option,
 	 .doc = "\"name: value\" passed to libunbound's ub_ctx_set_option; "
 		"repeatable."},
+
+	/* zones and answer policy (src/resolve/zones.h) */
+	{.name = "forward-zone", .type = OPT_STRLIST,
+	 LIST(forward_zones, n_forward_zones), .def = "",
+	 .max = VD_CONFIG_MAX_LIST, .check = vd_zones_check_forward,
+	 .doc = "\"NAME ADDR[@PORT]... [first] [tls AUTH-NAME]\": send "
+		"queries for NAME and below to these recursive servers (a "
+		"VPC's resolver endpoint, a corporate resolver) instead of "
+		"resolving them; first = resolve normally when they fail; tls = "
+		"DNS over TLS (port 853 unless given) checking AUTH-NAME in "
+		"their certificate. Repeatable; Unbound's forward-zone."},
+	{.name = "stub-zone", .type = OPT_STRLIST,
+	 LIST(stub_zones, n_stub_zones), .def = "",
+	 .max = VD_CONFIG_MAX_LIST, .check = vd_zones_check_stub,
+	 .doc = "\"NAME ADDR[@PORT]... [first]\": authoritative servers for "
+		"NAME (an internal zone the public tree does not delegate); "
+		"first = fall back to the public delegation. Repeatable; "
+		"Unbound's stub-zone."},
+	{.name = "domain-insecure", .type = OPT_STRLIST,
+	 LIST(domain_insecure, n_domain_insecure), .def = "",
+	 .max = VD_CONFIG_MAX_LIST, .check = vd_zones_check_name,
+	 .doc = "NAME: no DNSSEC validation at and below NAME (an unsigned "
+		"internal zone under a signed parent). Repeatable. At run time "
+		"use vipdnsctl nta."},
+	{.name = "local-zone", .type = OPT_STRLIST,
+	 LIST(local_zones, n_local_zones), .def = "",
+	 .max = VD_CONFIG_MAX_LOCAL, .check = vd_zones_check_local_zone,
+	 .doc = "\"NAME TYPE\": answer NAME and below locally; TYPE as in "
+		"Unbound: static, transparent, typetransparent, redirect, "
+		"refuse, deny, always_nxdomain, always_refuse, always_nodata, "
+		"always_null, inform, ..., or nodefault to remove one of "
+		"libunbound's default local zones (test., invalid., "
+		"10.in-addr.arpa., ...) so the name is resolved. Repeatable."},
+	{.name = "local-data", .type = OPT_STRLIST,
+	 LIST(local_data, n_local_data), .def = "",
+	 .max = VD_CONFIG_MAX_LOCAL, .check = vd_zones_check_local_data,
+	 .doc = "\"OWNER [TTL] [CLASS] TYPE RDATA\": a record answered "
+		"locally (inside its local-zone, or a transparent zone made "
+		"for it). Quote the value; write a TXT string as \\\"text\\\". "
+		"Repeatable."},
+	{.name = "local-data-ptr", .type = OPT_STRLIST,
+	 LIST(local_data_ptr, n_local_data_ptr), .def = "",
+	 .max = VD_CONFIG_MAX_LOCAL, .check = vd_zones_check_local_data_ptr,
+	 .doc = "\"ADDR NAME\": a PTR record for ADDR's reverse name. "
+		"Repeatable."},
+	{.name = "private-address", .type = OPT_STRLIST,
+	 LIST(private_addresses, n_private_addresses), .def = "",
+	 .max = VD_CONFIG_MAX_LIST, .check = vd_zones_check_prefix,
+	 .doc = "ADDR[/LEN]: strip these addresses from public answers (DNS "
+		"rebinding protection; list RFC 1918, RFC 4193, link-local, "
+		"...). Repeatable."},
+	{.name = "private-domain", .type = OPT_STRLIST,
+	 LIST(private_domains, n_private_domains), .def = "",
+	 .max = VD_CONFIG_MAX_LIST, .check = vd_zones_check_name,
+	 .doc = "NAME: answers at and below NAME may hold private-address "
+		"addresses. Repeatable."},
+	{.name = "dns64-prefix", .type = OPT_STRING, FIELD(dns64_prefix),
+	 .def = "", .max = STR_LEN, .check = vd_zones_check_dns64_prefix,
+	 .doc = "IPv6 prefix (RFC 6052 length, e.g. 64:ff9b::/96) for "
+		"DNS64 (RFC 6147): AAAA answers synthesised from A records for "
+		"names without AAAA; \"\" = off."},
+	{.name = "dns64-synthall", .type = OPT_BOOL, FIELD(dns64_synthall),
+	 .def = "no",
+	 .doc = "DNS64: synthesise AAAA even for names that have AAAA."},
+	{.name = "dns64-ignore-aaaa", .type = OPT_STRLIST,
+	 LIST(dns64_ignore_aaaa, n_dns64_ignore_aaaa), .def = "",
+	 .max = VD_CONFIG_MAX_LIST, .check = vd_zones_check_name,
+	 .doc = "NAME: DNS64 synthesises AAAA for NAME even when it has AAAA "
+		"(their IPv6 is broken). Repeatable."},
+	{.name = "tls-cert-bundle", .type = OPT_STRING, FIELD(tls_cert_bundle),
+	 .def = "/etc/ssl/certs/ca-certificates.crt", .max = STR_LEN,
+	 .doc = "CA certificates (PEM) that forward-zone tls servers are "
+		"checked against."},
+	{.name = "nta-file", .type = OPT_STRING, FIELD(nta_file),
+	 .def = "/var/lib/vipdns/nta", .max = STR_LEN,
+	 .doc = "Where negative trust anchors added with vipdnsctl nta are "
+		"kept across restarts (RFC 7646); \"\" = in memory only."},
 
 	/* access control */
 	{.name = "acl", .type = OPT_ACL, FIELD(acl),
@@ -1128,8 +1206,9 @@ static int parse_line(struct parse *ps, char *line)
 		ps->seen[idx] = ps->line;
 	/* The daemon runs from /, and a relative name would land wherever
 	 * that is after a chdir nobody sees. */
-	if (!strcmp(o->name, "cache-snapshot") && value[0] && value[0] != '/')
-		return fail(ps, "cache-snapshot: \"%s\" is not an absolute path",
+	if ((!strcmp(o->name, "cache-snapshot") || !strcmp(o->name, "nta-file")) &&
+	    value[0] && value[0] != '/')
+		return fail(ps, "%s: \"%s\" is not an absolute path", o->name,
 			    value);
 	return set_value(ps, o, value);
 }

@@ -24,6 +24,8 @@
 #define VD_CONFIG_STR_MAX 256
 /* List items that carry file paths (tunnel: three certificate files). */
 #define VD_CONFIG_LONG_MAX 1024
+/* local-zone, local-data, local-data-ptr lines. */
+#define VD_CONFIG_MAX_LOCAL 512
 
 struct vd_listen {
 	struct sockaddr_storage addr; /* port filled in (default 53) */
@@ -86,6 +88,31 @@ struct vd_config {
 	char unbound_options[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX]; /* "name: value" */
 	size_t n_unbound_options;
 	unsigned recursion_timeout_ms; /* answer SERVFAIL (or stale) after this long */
+
+	/* zones and answer policy, Unbound's options (src/resolve/zones.h);
+	 * items are stored normalised */
+	char forward_zones[VD_CONFIG_MAX_LIST][VD_CONFIG_LONG_MAX];
+	size_t n_forward_zones;
+	char stub_zones[VD_CONFIG_MAX_LIST][VD_CONFIG_LONG_MAX];
+	size_t n_stub_zones;
+	char domain_insecure[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX];
+	size_t n_domain_insecure;
+	char local_zones[VD_CONFIG_MAX_LOCAL][VD_CONFIG_STR_MAX]; /* NAME TYPE */
+	size_t n_local_zones;
+	char local_data[VD_CONFIG_MAX_LOCAL][VD_CONFIG_LONG_MAX];  /* one RR */
+	size_t n_local_data;
+	char local_data_ptr[VD_CONFIG_MAX_LOCAL][VD_CONFIG_STR_MAX]; /* ADDR NAME */
+	size_t n_local_data_ptr;
+	char private_addresses[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX];
+	size_t n_private_addresses;
+	char private_domains[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX];
+	size_t n_private_domains;
+	char dns64_prefix[VD_CONFIG_STR_MAX];   /* "" = DNS64 off */
+	bool dns64_synthall;
+	char dns64_ignore_aaaa[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX];
+	size_t n_dns64_ignore_aaaa;
+	char tls_cert_bundle[VD_CONFIG_STR_MAX]; /* CAs for forward-zone tls */
+	char nta_file[VD_CONFIG_STR_MAX]; /* negative trust anchors; "" = memory */
 
 	/* access control */
 	struct vd_acl acl;

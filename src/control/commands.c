@@ -1,6 +1,9 @@
 /* The control commands, run on the control thread. */
 #include <errno.h>
 #include <inttypes.h>
+#include <time.h>
+
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,8 @@
 #include "dataplane/xdp/xdp_daemon.h"
 #include "dns/query.h"
 #include "resolve/engine.h"
+#include "resolve/nta.h"
+#include "resolve/ubctx.h"
 #include "vd_build.h"
 
 /* A recursion success this recent means recursion works. */
@@ -75,6 +80,28 @@ static void hex16(const uint8_t *d, char out[17])
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
+/* "N DIGEST" of the anchors' names, for drift: expiries differ by the
+ * moment each node took the command, the names must not. */
+static void nta_summary(char *out, size_t cap)
+{
+	struct vd_nta t[VD_NTA_MAX];
+	size_t n = vd_nta_list(t, VD_NTA_MAX, (int64_t)time(NULL));
+	/* Order-free: XOR of per-name digests. */
+	uint8_t acc[32] = {0};
+	for (size_t i = 0; i < n; i++) {
+		uint8_t d[32];
+		unsigned dl = 0;
+		if (EVP_Digest(t[i].name, t[i].name_len, d, &dl, EVP_sha256(),
+			       NULL) != 1)
+			continue;
+		for (int k = 0; k < 32; k++)
+			acc[k] ^= d[k];
+	}
+	char hex[17];
+	hex16(acc, hex);
+	snprintf(out, cap, "%zu %s", n, n ? hex : "none");
+}
+
 static int cmd_status(struct vd_ctl *c, struct evbuffer *out)
 {
 	char policy[17], anchors[17];
@@ -87,6 +114,8 @@ static int cmd_status(struct vd_ctl *c, struct evbuffer *out)
 	rcu_read_unlock();
 	char anycast[256];
 	vd_anycast_summary(c->d, anycast, sizeof(anycast));
+	char ntas[64];
+	nta_summary(ntas, sizeof(ntas));
 	struct vd_stats s;
 	struct vd_cache_stats cs;
 	char node[VD_CONFIG_STR_MAX];
@@ -115,7 +144,8 @@ static int cmd_status(struct vd_ctl *c, struct evbuffer *out)
 		"cluster: %s\n"
 		"anycast: %s\n"
 		"answer-policy: %s\n"
-		"trust-anchors: %s %s\n",
+		"trust-anchors: %s %s\n"
+		"negative-trust-anchors: %s\n",
 		VD_VERSION, node, (uint64_t)((vd_now_ns() - c->start_ns) / VD_NS_PER_SEC),
 		c->config_path[0] ? c->config_path : "built-in defaults",
 		c->d->n_workers, udp, tcp, s.queries_udp, s.queries_tcp,
@@ -123,7 +153,7 @@ static int cmd_status(struct vd_ctl *c, struct evbuffer *out)
 		c->path[0] ? c->path : "off",
 		c->metrics_listen[0] ? c->metrics_listen : "off",
 		c->cluster_listen[0] ? c->cluster_listen : "off", anycast,
-		policy, n_anchor_files ? "files" : "built-in", anchors);
+		policy, n_anchor_files ? "files" : "built-in", anchors, ntas);
 	vd_anycast_links_text(c->d, out);
 	return 0;
 }
@@ -248,6 +278,131 @@ static int cmd_flush_below(struct vd_ctl *c, const struct vd_ctl_request *req,
 			    removed, negative_only ? "negative " : "",
 			    req->argv[0]);
 	return 0;
+}
+
+/*
+ * Negative trust anchors (RFC 7646).  Adding or removing one renews the
+ * contexts (they take the anchors as domain-insecure) and flushes the
+ * name's subtree, so the next answer below it is resolved under the new
+ * rule on every plane: a bogus SERVFAIL cached before "nta add" must not
+ * outlive it, nor an unvalidated answer cached before "nta remove".
+ */
+static int nta_apply(struct vd_ctl *c, const uint8_t *name, size_t len,
+		     size_t *removed, char *err, size_t errlen)
+{
+	int rc = renew_recursion(c, err, errlen);
+	if (rc == 0)
+		*removed = vd_cache_flush_zone(c->d->cache, name, len);
+	return rc;
+}
+
+static int cmd_nta(struct vd_ctl *c, const struct vd_ctl_request *req,
+		   struct evbuffer *out, char *err, size_t errlen)
+{
+	const char *sub = req->argv[0];
+	int64_t now = (int64_t)time(NULL);
+	if (!strcmp(sub, "list") && req->argc == 1) {
+		struct vd_nta t[VD_NTA_MAX];
+		size_t n = vd_nta_list(t, VD_NTA_MAX, now);
+		for (size_t i = 0; i < n; i++) {
+			char name[VD_DNS_NAME_MAX * 4 + 2];
+			if (vd_dns_name_to_str(t[i].name, t[i].name_len, name,
+					       sizeof(name)) < 0)
+				continue;
+			evbuffer_add_printf(out, "%s expires in %" PRId64 " s\n",
+					    name, t[i].expires - now);
+		}
+		evbuffer_add_printf(out, "%zu negative trust anchor(s)\n", n);
+		return 0;
+	}
+	bool add = !strcmp(sub, "add");
+	if ((!add && strcmp(sub, "remove") != 0) || req->argc < 2 ||
+	    req->argc > (add ? 3 : 2)) {
+		snprintf(err, errlen, "usage: nta add NAME [SECONDS] | nta "
+				      "remove NAME | nta list");
+		return -EINVAL;
+	}
+	uint8_t wire[VD_DNS_NAME_MAX];
+	int n = name_arg(req->argv[1], wire, err, errlen);
+	if (n < 0)
+		return n;
+	if (n == 1) {
+		snprintf(err, errlen, "an NTA for the root would switch "
+				      "validation off; set dnssec = no instead");
+		return -EINVAL;
+	}
+	size_t removed = 0;
+	char name[VD_DNS_NAME_MAX * 4 + 2];
+	vd_dns_name_to_str(wire, (size_t)n, name, sizeof(name));
+	if (!add) {
+		int rc = vd_nta_remove(wire, (size_t)n, err, errlen);
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			snprintf(err, errlen, "no negative trust anchor for %s",
+				 name);
+			return -ENOENT;
+		}
+		rc = nta_apply(c, wire, (size_t)n, &removed, err, errlen);
+		if (rc != 0)
+			return rc;
+		vd_log(VD_LOG_NOTICE, "nta: %s removed; validated again",
+		       name);
+		evbuffer_add_printf(out, "nta %s removed; %zu entries flushed\n",
+				    name, removed);
+		return 0;
+	}
+	unsigned long secs = VD_NTA_DEFAULT_SECONDS;
+	if (req->argc == 3) {
+		char *end;
+		errno = 0;
+		secs = strtoul(req->argv[2], &end, 10);
+		if (errno || *end || req->argv[2][0] == '-' || secs == 0 ||
+		    secs > VD_NTA_MAX_SECONDS) {
+			snprintf(err, errlen, "SECONDS must be 1..%u",
+				 VD_NTA_MAX_SECONDS);
+			return -EINVAL;
+		}
+	}
+	char why[256] = "";
+	int rc = vd_nta_add(wire, (size_t)n, (uint32_t)secs, now, why,
+			    sizeof(why));
+	if (rc == -EINVAL || rc == -ENOSPC) {
+		snprintf(err, errlen, "%s", why);
+		return rc;
+	}
+	/* Not persisted is no reason to keep a broken zone down. */
+	if (rc != 0)
+		vd_log(VD_LOG_WARNING, "nta: %s in force but not saved: %s",
+		       name, why);
+	rc = nta_apply(c, wire, (size_t)n, &removed, err, errlen);
+	if (rc != 0)
+		return rc;
+	vd_log(VD_LOG_NOTICE, "nta: %s not validated for %lu s", name, secs);
+	evbuffer_add_printf(out, "nta %s for %lu s; %zu entries flushed%s\n",
+			    name, secs, removed, why[0] ? " (not saved)" : "");
+	return 0;
+}
+
+void vd_ctl_nta_expire(struct vd_ctl *c)
+{
+	int64_t now = (int64_t)time(NULL);
+	if (!vd_nta_due(now))
+		return;
+	struct vd_nta t[VD_NTA_MAX];
+	size_t n = vd_nta_expire(t, VD_NTA_MAX, now);
+	char err[320];
+	if (n && renew_recursion(c, err, sizeof(err)) != 0)
+		vd_log(VD_LOG_ERR, "nta: expiry: %s", err);
+	for (size_t i = 0; i < n; i++) {
+		char name[VD_DNS_NAME_MAX * 4 + 2];
+		vd_dns_name_to_str(t[i].name, t[i].name_len, name, sizeof(name));
+		size_t removed = vd_cache_flush_zone(c->d->cache, t[i].name,
+						     t[i].name_len);
+		vd_log(VD_LOG_NOTICE, "nta: %s expired; validated again (%zu "
+				      "entries flushed)",
+		       name, removed);
+	}
 }
 
 struct dump_ctx {
@@ -426,6 +581,8 @@ static int cmd_reload(struct vd_ctl *c, struct evbuffer *out, char *err,
 		if (!cfg)
 			return -ENOMEM;
 		int rc = vd_config_load(cfg, c->config_path, err, errlen);
+		if (rc == 0 && vd_res_zones_probe(cfg, err, errlen) != 0)
+			rc = -EINVAL;
 		free(cfg);
 		if (rc != 0) {
 			char reason[400];
@@ -442,7 +599,7 @@ static int cmd_reload(struct vd_ctl *c, struct evbuffer *out, char *err,
 			 strerror(-rc));
 		return rc;
 	}
-	evbuffer_add_printf(out, "reloaded %s; cache kept\n",
+	evbuffer_add_printf(out, "reloaded %s\n",
 			    c->config_path[0] ? c->config_path
 					      : "built-in defaults");
 	return 0;
@@ -452,6 +609,8 @@ static int cmd_health(struct vd_ctl *c, struct evbuffer *out)
 {
 	char anycast[256];
 	vd_anycast_summary(c->d, anycast, sizeof(anycast));
+	char ntas[64];
+	nta_summary(ntas, sizeof(ntas));
 	struct vd_stats s;
 	unsigned running = 0, udp = 0, tcp = 0;
 	bool healthy = true, degraded = false;
@@ -552,6 +711,8 @@ int vd_ctl_run(struct vd_ctl *c, const struct vd_ctl_request *req,
 		return cmd_cache_load(c, req, out, err, errlen);
 	if (!strcmp(name, "reload"))
 		return cmd_reload(c, out, err, errlen);
+	if (!strcmp(name, "nta"))
+		return cmd_nta(c, req, out, err, errlen);
 	if (!strcmp(name, "health"))
 		return cmd_health(c, out);
 	if (!strcmp(name, "drain") || !strcmp(name, "undrain") ||

@@ -20,6 +20,7 @@ struct vd_ctl {
 	struct event_base *base;
 	struct evconnlistener *unix_lev;
 	struct evconnlistener *tls_lev;
+	struct event *nta_timer;
 	SSL_CTX *tls;
 	pthread_t thread;
 	bool started;
@@ -40,6 +41,10 @@ struct vd_ctl {
 	char peer_names[VD_CONFIG_MAX_LIST][64];
 	size_t n_peer_names;
 };
+
+/* Removes expired negative trust anchors (renew + flush); from the
+ * control loop's once-a-second timer. */
+void vd_ctl_nta_expire(struct vd_ctl *c);
 
 /* Runs req; appends the answer text to out.  0 or -errno with err. */
 int vd_ctl_run(struct vd_ctl *c, const struct vd_ctl_request *req,

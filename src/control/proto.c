@@ -29,7 +29,13 @@ const struct vd_ctl_cmd_info vd_ctl_commands[] = {
 	{"cache-export", 1, 1, "N",
 	 "the hottest N answers as a snapshot (binary; for warming a peer)",
 	 ANY},
-	{"reload", 0, 0, "", "reread the configuration file (cache kept)",
+	{"reload", 0, 0, "",
+	 "reread the configuration file (answers of changed zones are "
+	 "flushed, the rest of the cache is kept)",
+	 ANY},
+	{"nta", 1, 3, "add NAME [SECONDS] | remove NAME | list",
+	 "negative trust anchors: stop validating NAME (default 3600 s, "
+	 "at most a week)",
 	 ANY},
 	{"health", 0, 0, "", "what works: workers, listeners, recursion",
 	 ANY},

@@ -417,6 +417,13 @@ static void on_tls_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 }
 
+static void nta_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	vd_ctl_nta_expire(arg);
+}
+
 static void *ctl_main(void *arg)
 {
 	struct vd_ctl *c = arg;
@@ -578,6 +585,12 @@ int vd_ctl_start(struct vd_daemon *d, const struct vd_config *cfg,
 	}
 	if (c->path[0] && (rc = open_unix(c, cfg)) != 0)
 		goto fail;
+	c->nta_timer = event_new(c->base, -1, EV_PERSIST, nta_tick, c);
+	struct timeval second = {1, 0};
+	if (!c->nta_timer || event_add(c->nta_timer, &second) != 0) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	if (cfg->cluster_listen[0] && (rc = open_tls(c, cfg)) != 0)
 		goto fail;
 	rc = -pthread_create(&c->thread, NULL, ctl_main, c);
@@ -618,6 +631,8 @@ void vd_ctl_stop(struct vd_ctl *c)
 	}
 	if (c->tls_lev)
 		evconnlistener_free(c->tls_lev);
+	if (c->nta_timer)
+		event_free(c->nta_timer);
 	/* Connections still open belong to the base; freeing it drops
 	 * their events, and the process is ending. */
 	if (c->base)

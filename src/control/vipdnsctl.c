@@ -168,13 +168,14 @@ static bool status_value(const char *body, const char *key, char *out,
 
 /*
  * Nodes behind one VIP must not disagree: after `--cluster status`, the
- * version, answer policy and trust anchors of every node that answered
+ * version, answer policy and (negative) trust anchors of every node that answered
  * are compared, and any difference is named on stderr (exit 1).
  */
 static int drift_check(const struct vd_config *cfg, char **bodies)
 {
 	static const char *const keys[] = {"version", "answer-policy",
-					   "trust-anchors"};
+					   "trust-anchors",
+					   "negative-trust-anchors"};
 	int rc = EXIT_OK;
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 		char first[128] = "", v[128], list[2048] = "";

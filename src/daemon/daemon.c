@@ -18,6 +18,8 @@
 #include "daemon/privs.h"
 #include "daemon/warm.h"
 #include "resolve/engine.h"
+#include "resolve/ubctx.h"
+#include "resolve/zones.h"
 #include "vd_build.h"
 #include "dataplane/socket/socket.h"
 #include "dataplane/xdp/xdp_daemon.h"
@@ -193,7 +195,19 @@ static bool recursion_changed(const struct vd_config *a, const struct vd_config 
 	       a->cache_max_negative_ttl != b->cache_max_negative_ttl ||
 	       a->n_neg_ttl_zones != b->n_neg_ttl_zones ||
 	       memcmp(a->neg_ttl_zones, b->neg_ttl_zones,
-		      sizeof(a->neg_ttl_zones)) != 0;
+		      sizeof(a->neg_ttl_zones)) != 0 ||
+	       vd_zones_changed(a, b);
+}
+
+struct zone_flush {
+	struct vd_daemon *d;
+	size_t removed;
+};
+
+static void flush_zone_cb(const uint8_t *name, size_t len, void *arg)
+{
+	struct zone_flush *f = arg;
+	f->removed += vd_cache_flush_zone(f->d->cache, name, len);
 }
 
 static int reload_locked(struct vd_daemon *d);
@@ -284,9 +298,29 @@ static int reload_locked(struct vd_daemon *d)
 		free(cfg);
 		return -EINVAL;
 	}
+	if (vd_res_zones_probe(cfg, err, sizeof(err)) != 0) {
+		vd_log(VD_LOG_ERR, "reload failed, keeping the running config: "
+				   "%s: %s", d->config_path, err);
+		free(cfg);
+		return -EINVAL;
+	}
 	struct vd_settings *old = d->settings;
 	warn_restart_only(&old->cfg, cfg);
 	bool renew = recursion_changed(&old->cfg, cfg);
+	/* Zones and policy change answers: what the answer cache (and with
+	 * it the XDP mirror) holds for the names they touch must go once
+	 * the new contexts are in, or an old override outlives the
+	 * reload.  Settled before cfg is freed. */
+	struct zone_flush flush = {.d = d};
+	bool flush_all = false;
+	struct vd_config *zones_old = NULL;
+	if (vd_zones_changed(&old->cfg, cfg)) {
+		zones_old = malloc(sizeof(*zones_old));
+		if (zones_old)
+			memcpy(zones_old, &old->cfg, sizeof(*zones_old));
+		else
+			flush_all = true;
+	}
 	struct vd_settings *st = vd_settings_new(cfg);
 	free(cfg);
 	if (!st)
@@ -308,9 +342,20 @@ static int reload_locked(struct vd_daemon *d)
 			vd_log(VD_LOG_ERR, "reload: recursion keeps its old "
 					   "options: %s", rerr);
 	}
+	if (zones_old) {
+		flush_all = vd_zones_diff(zones_old, &st->cfg, flush_zone_cb,
+					  &flush);
+		free(zones_old);
+	}
+	if (flush_all)
+		flush.removed = vd_cache_flush_all(d->cache);
+	if (zones_old || flush_all)
+		vd_log(VD_LOG_NOTICE, "reload: zones or answer policy changed; "
+				      "%zu cached answers flushed%s",
+		       flush.removed, flush_all ? " (all)" : "");
 	(void)vd_xdp_daemon_apply(d); /* interfaces, VIPs, ACL */
 	vd_anycast_daemon_reload(d);
-	vd_log(VD_LOG_NOTICE, "configuration reloaded from %s; cache kept",
+	vd_log(VD_LOG_NOTICE, "configuration reloaded from %s",
 	       d->config_path[0] ? d->config_path : "built-in defaults");
 	return 0;
 }

@@ -25,6 +25,8 @@
 #include "daemon/daemon.h"
 #include "daemon/notify.h"
 #include "metrics/metrics.h"
+#include "resolve/nta.h"
+#include "resolve/ubctx.h"
 #include "vd_build.h"
 
 static void usage(FILE *out)
@@ -181,13 +183,15 @@ int main(int argc, char **argv)
 		return n < 0;
 	}
 	if (check) {
-		/* What the table alone cannot see: the tunnels' key files
+		/* What the table alone cannot see: the tunnels' key files,
+		 * local-data record data (libunbound parses it)
 		 * and whether an answer fits through them. */
 		char err[512];
 		const char *src = path ? path : "built-in defaults";
 		if (vd_anycast_tunnel_check(cfg, true, warn_stderr,
 					    (void *)src, err,
-					    sizeof(err)) != 0) {
+					    sizeof(err)) != 0 ||
+		    vd_res_zones_probe(cfg, err, sizeof(err)) != 0) {
 			fprintf(stderr, "vipdnsd: %s: %s\n", src, err);
 			free(cfg);
 			return 1;
@@ -205,6 +209,18 @@ int main(int argc, char **argv)
 		char err[512];
 		(void)vd_anycast_tunnel_check(cfg, false, warn_log, NULL, err,
 					      sizeof(err));
+		if (vd_res_zones_probe(cfg, err, sizeof(err)) != 0) {
+			vd_log(VD_LOG_CRIT, "%s: %s",
+			       path ? path : "built-in defaults", err);
+			free(cfg);
+			return 1;
+		}
+		/* Before the first context: they take the anchors in force.
+		 * A bad file costs its anchors, never the node (validating
+		 * everything is the safe side). */
+		if (vd_nta_init(cfg->nta_file, err, sizeof(err)) != 0)
+			vd_log(VD_LOG_ERR, "nta-file: %s; starting without "
+					   "negative trust anchors", err);
 	}
 	rcu_register_thread();
 	if (vd_notify_init())

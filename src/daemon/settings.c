@@ -12,6 +12,38 @@
 
 static void digest_str(EVP_MD_CTX *md, const char *tag, const char *v);
 
+/* The zone and policy options change answers as much as the TTL caps:
+ * two nodes forwarding a zone to different servers disagree. */
+static bool zones_digest(EVP_MD_CTX *md, const struct vd_config *c)
+{
+#define ZLIST(f, n) {(const void *)c->f, sizeof(c->f[0]), c->n}
+	const struct {
+		const void *base;
+		size_t item, count;
+	} lists[] = {
+		ZLIST(forward_zones, n_forward_zones),
+		ZLIST(stub_zones, n_stub_zones),
+		ZLIST(domain_insecure, n_domain_insecure),
+		ZLIST(local_zones, n_local_zones),
+		ZLIST(local_data, n_local_data),
+		ZLIST(local_data_ptr, n_local_data_ptr),
+		ZLIST(private_addresses, n_private_addresses),
+		ZLIST(private_domains, n_private_domains),
+		ZLIST(dns64_ignore_aaaa, n_dns64_ignore_aaaa),
+	};
+#undef ZLIST
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		uint64_t count = lists[i].count;
+		if (EVP_DigestUpdate(md, &count, sizeof(count)) != 1 ||
+		    EVP_DigestUpdate(md, lists[i].base,
+				     lists[i].count * lists[i].item) != 1)
+			return false;
+	}
+	uint8_t synth = c->dns64_synthall;
+	return EVP_DigestUpdate(md, c->dns64_prefix, sizeof(c->dns64_prefix)) == 1 &&
+	       EVP_DigestUpdate(md, &synth, 1) == 1;
+}
+
 static void policy_digest(struct vd_settings *s)
 {
 	const struct vd_config *c = &s->cfg;
@@ -27,7 +59,8 @@ static void policy_digest(struct vd_settings *s)
 	    EVP_DigestUpdate(md, s->answer_digest, 32) == 1 &&
 	    EVP_DigestUpdate(md, v, sizeof(v)) == 1 &&
 	    EVP_DigestUpdate(md, c->neg_ttl_zones,
-			     c->n_neg_ttl_zones * sizeof(c->neg_ttl_zones[0])) == 1)
+			     c->n_neg_ttl_zones * sizeof(c->neg_ttl_zones[0])) == 1 &&
+	    zones_digest(md, c))
 		(void)EVP_DigestFinal_ex(md, s->policy_digest, &n);
 	EVP_MD_CTX_free(md);
 }

@@ -1,8 +1,12 @@
 #include "resolve/ubctx.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <unbound-event.h>
@@ -10,7 +14,10 @@
 
 #include "core/compiler.h"
 #include "daemon/settings.h"
+#include "dns/query.h"
+#include "resolve/nta.h"
 #include "resolve/resolve.h"
+#include "resolve/zones.h"
 
 /*
  * The IANA root KSKs (KSK-2017 and KSK-2024) as DS records; the same data
@@ -35,6 +42,98 @@ static int set_opt(struct ub_ctx *ctx, const char *name, const char *value,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * Feeds the zones and policy options to libunbound as a config file: its
+ * config reader is the only way in for forward/stub zones, DNS64 and a
+ * working local-zone nodefault.  The text never touches the disk (a
+ * memfd, read back through /proc/self/fd), and the reader keeps its
+ * state in globals, so one context reads at a time.
+ */
+static int load_zones(struct ub_ctx *ctx, const struct vd_config *cfg,
+		      char *err, size_t errlen)
+{
+	static pthread_mutex_t reader = PTHREAD_MUTEX_INITIALIZER;
+	size_t cap = vd_zones_render_max();
+	char *text = malloc(cap);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int len = vd_zones_render(cfg, text, cap);
+	if (len < 0) {
+		free(text);
+		snprintf(err, errlen, "zones: cannot render the libunbound "
+				      "configuration");
+		return -EINVAL;
+	}
+	int rc = -EIO;
+	int fd = memfd_create("vipdns-zones", MFD_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "zones: memfd_create: %s", strerror(errno));
+		free(text);
+		return -errno;
+	}
+	ssize_t w = write(fd, text, (size_t)len);
+	free(text);
+	if (w != len) {
+		snprintf(err, errlen, "zones: cannot write the libunbound "
+				      "configuration");
+		goto out;
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	pthread_mutex_lock(&reader);
+	int ub = ub_ctx_config(ctx, path);
+	pthread_mutex_unlock(&reader);
+	if (ub != 0) {
+		/* Every value was checked at parse time; what is left is
+		 * record data only libunbound parses (see vd_res_zones_probe). */
+		snprintf(err, errlen, "zones: libunbound refused the zone "
+				      "options: %s", ub_strerror(ub));
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+static bool any_tls_forward(const struct vd_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_forward_zones; i++)
+		if (strstr(cfg->forward_zones[i], " tls "))
+			return true;
+	return false;
+}
+
+int vd_res_zones_probe(const struct vd_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->n_local_data == 0 && cfg->n_local_data_ptr == 0)
+		return 0;
+	/* ub_ctx_data_add() parses one record as the config reader would,
+	 * and says which one is wrong. */
+	struct ub_ctx *ctx = ub_ctx_create();
+	if (!ctx) {
+		snprintf(err, errlen, "libunbound: cannot create a context");
+		return -ENOMEM;
+	}
+	int rc = 0;
+	for (size_t i = 0; !rc && i < cfg->n_local_data; i++) {
+		int ub = ub_ctx_data_add(ctx, cfg->local_data[i]);
+		if (ub != 0) {
+			/* Its code says nothing (a syntax error comes back
+			 * as out of memory); libunbound logs the detail. */
+			snprintf(err, errlen, "local-data \"%s\": libunbound "
+					      "cannot parse this record",
+				 cfg->local_data[i]);
+			rc = -EINVAL;
+		}
+	}
+	ub_ctx_delete(ctx);
+	return rc;
 }
 
 static const char *yesno(bool b)
@@ -62,11 +161,16 @@ struct ub_ctx *vd_res_ctx_new(struct event_base *base,
 	snprintf(max_ttl, sizeof(max_ttl), "%u", (unsigned)cfg->cache_max_ttl);
 	snprintf(max_neg, sizeof(max_neg), "%u",
 		 (unsigned)VD_MAX(st->neg_ttl_floor, 1u));
+	if (vd_zones_any(cfg) && load_zones(ctx, cfg, err, errlen) != 0)
+		goto fail;
+	const char *modules = validate ? "validator iterator" : "iterator";
+	if (cfg->dns64_prefix[0])
+		modules = validate ? "dns64 validator iterator" : "dns64 iterator";
 	const struct {
 		const char *name;
 		const char *value;
 	} opts[] = {
-		{"module-config:", validate ? "validator iterator" : "iterator"},
+		{"module-config:", modules},
 		{"qname-minimisation:", yesno(cfg->qname_minimisation)},
 		{"aggressive-nsec:", yesno(cfg->aggressive_nsec)},
 		{"use-caps-for-id:", yesno(cfg->use_caps_for_id)},
@@ -96,6 +200,17 @@ struct ub_ctx *vd_res_ctx_new(struct event_base *base,
 		if (set_opt(ctx, "root-hints:", cfg->root_hints, err, errlen))
 			goto fail;
 	}
+	if (any_tls_forward(cfg)) {
+		if (access(cfg->tls_cert_bundle, R_OK) != 0) {
+			snprintf(err, errlen, "tls-cert-bundle %s: %s (needed "
+					      "by forward-zone ... tls)",
+				 cfg->tls_cert_bundle, strerror(errno));
+			goto fail;
+		}
+		if (set_opt(ctx, "tls-cert-bundle:", cfg->tls_cert_bundle, err,
+			    errlen))
+			goto fail;
+	}
 	for (size_t i = 0; i < cfg->n_unbound_options; i++) {
 		const char *raw = cfg->unbound_options[i];
 		const char *colon = strchr(raw, ':');
@@ -116,6 +231,17 @@ struct ub_ctx *vd_res_ctx_new(struct event_base *base,
 	}
 	if (!validate)
 		return ctx;
+	/* Negative trust anchors in force when the context is made; adding
+	 * or removing one renews the contexts (control/commands.c). */
+	struct vd_nta nta[VD_NTA_MAX];
+	size_t n_nta = vd_nta_list(nta, VD_NTA_MAX, (int64_t)time(NULL));
+	for (size_t i = 0; i < n_nta; i++) {
+		char name[VD_DNS_NAME_MAX * 4 + 2];
+		if (vd_dns_name_to_str(nta[i].name, nta[i].name_len, name,
+				       sizeof(name)) < 0 ||
+		    set_opt(ctx, "domain-insecure:", name, err, errlen))
+			goto fail;
+	}
 	if (cfg->n_trust_anchor_files == 0) {
 		for (size_t i = 0; vd_res_builtin_anchors[i]; i++) {
 			int rc = ub_ctx_add_ta(ctx, vd_res_builtin_anchors[i]);

@@ -21,4 +21,13 @@ struct ub_ctx *vd_res_ctx_new(struct event_base *base,
 			      const struct vd_settings *st, bool validate,
 			      char *err, size_t errlen);
 
+/*
+ * Tries every local-data line of cfg on a scratch context: libunbound
+ * parses record data only when a context first resolves, where a bad
+ * line would fail every query.  Called by -t, at start and on reload.
+ * 0, or -EINVAL with the line named in err.
+ */
+struct vd_config;
+int vd_res_zones_probe(const struct vd_config *cfg, char *err, size_t errlen);
+
 #endif

@@ -18,6 +18,9 @@
 #  - malformed control messages get an error and serving goes on;
 #  - the .io incident replayed: a wrongly denied name cached on every node
 #    is repaired everywhere within 1 s by --cluster flush-negative;
+#  - the Slack incident replayed: a zone gone unsigned under a DS answers
+#    SERVFAIL until --cluster nta add reaches every node (within 1 s),
+#    and again when the anchor expires;
 #  - --cluster status flags a node whose answer policy differs;
 #  - a node starting without a snapshot warms its cache from a healthy peer
 #    (cache-warm-entries) before it answers.
@@ -305,6 +308,48 @@ check "every node answers www.lab. again ($back of $NODES, ${ms} ms after the co
 check "each node flushed only negative entries" grep -q "flushed [0-9]* negative entries at or below lab." <<<"$out"
 t=$(in_node 1 dig +time=2 +tries=1 @127.0.0.1 mail.lab. A | awk '$1 == "mail.lab." && $4 == "A" {print $2}')
 check "the zone's good answers stayed cached (mail.lab. TTL ${t:-?} < 300)" bash -c '[[ -n $1 ]] && (( $1 < 300 ))' _ "$t"
+
+section "the Slack incident: a DS left in the parent of a zone gone unsigned; a negative trust anchor on every node"
+# secure.example. stops signing while example. keeps its DS: validating
+# resolvers must answer SERVFAIL (the zone looks stripped).  The operator
+# adds an NTA on the cluster; every node answers within 1 s; when it
+# expires the zone is validated again (still broken: SERVFAIL).
+"$LAB" auth-zone secure "$VDLAB_DIR/zones/secure.example.zone" 2>/dev/null
+in_client "$CTL" -c "$WORK/ops.conf" --cluster flush-zone secure.example. >/dev/null 2>&1
+rcode() { in_node "$1" dig +time=2 +tries=1 @127.0.0.1 "$2" A | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
+bogus=0
+for ((i = 1; i <= NODES; i++)); do [[ $(rcode "$i" www.secure.example.) == SERVFAIL ]] && bogus=$((bogus + 1)); done
+check "every node answers SERVFAIL for the stripped zone ($bogus of $NODES)" test "$bogus" = "$NODES"
+t0=$(date +%s%N)
+out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster nta add secure.example. 5 2>&1); rc=$?
+check "vipdnsctl --cluster nta add exits 0" test $rc = 0
+back=0
+for ((i = 1; i <= NODES; i++)); do
+  [[ $(node_dig "$i" www.secure.example. A) == 203.0.113.81 ]] && back=$((back + 1))
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "every node answers again ($back of $NODES, ${ms} ms after the command)" \
+  bash -c '[[ $1 == "$2" ]] && (( $3 < 1000 ))' _ "$back" "$NODES" "$ms"
+[[ $N_FAIL == 0 ]] || info "$out"
+out=$("$CTL" -s "$(sock 2)" nta list 2>&1)
+check "nta list on node2 shows it with its lifetime" grep -Eq '^secure\.example\. expires in [1-5] s$' <<<"$out"
+check "node3 keeps it in its nta-file" grep -q '^secure\.example\. [0-9]*$' "$VDLAB_DIR/node3/nta"
+out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster status 2>"$WORK/err"); rc=$?
+check "--cluster status: every node has the same anchor (exit $rc)" \
+  bash -c '[[ $1 == 0 ]] && (( $(grep -c "^  negative-trust-anchors: 1 [0-9a-f]\{16\}$" <<<"$2") == 3 ))' _ "$rc" "$out"
+expired() {
+  local i
+  for ((i = 1; i <= NODES; i++)); do [[ $(rcode "$i" www.secure.example.) == SERVFAIL ]] || return 1; done
+}
+check "after its 5 s the anchor expires by itself: SERVFAIL again on every node" wait_for 8 expired
+check "node1 logged the expiry" grep -q 'nta: secure.example. expired' "$VDLAB_DIR/node1/resolver.log"
+out=$("$CTL" -s "$(sock 1)" nta add . 2>&1); rc=$?
+check "an NTA for the root is refused (exit $rc)" bash -c '[[ $1 != 0 && $2 == *"dnssec = no"* ]]' _ "$rc" "$out"
+out=$("$CTL" -s "$(sock 1)" nta add secure.example. 604801 2>&1); rc=$?
+check "a lifetime over a week is refused (exit $rc)" test "$rc" != 0
+"$LAB" auth-zone secure "$VDLAB_DIR/zones/secure.example.zone" --sign 2>/dev/null
+in_client "$CTL" -c "$WORK/ops.conf" --cluster flush-zone secure.example. >/dev/null 2>&1
+check "signed again, node1 validates www.secure.example." test "$(node_dig 1 www.secure.example. A)" = 203.0.113.81
 
 section "config drift: --cluster status names a node whose answers would differ"
 out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster status 2>"$WORK/err"); rc=$?

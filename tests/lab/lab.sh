@@ -73,7 +73,14 @@ AUTH_SERVERS=(
   "secure  198.51.100.4 2001:db8:53::4 secure.example. secure.example"
   "bogus   198.51.100.5 2001:db8:53::5 bogus.example.  bogus.example"
   "sublab  198.51.100.6 2001:db8:53::6 sub.lab.        sub.lab"
+  "test    198.51.100.7 2001:db8:53::7 test.           test"
+  "corp    198.51.100.8 2001:db8:53::8 corp.internal.  corp.internal"
+  "vpc     198.51.100.9 2001:db8:53::9 vpc.internal.   vpc.internal"
 )
+# test. is delegated from the lab root (libunbound's default local zone
+# for it must be removed to reach it: local-zone nodefault); corp.internal.
+# and vpc.internal. are not delegated at all: a node reaches them only
+# through stub-zone (authoritative) and forward-zone.
 DEAD4=198.51.100.99
 DEAD6=2001:db8:53::99
 
@@ -210,6 +217,8 @@ pf 20    A     203.0.113.86
 mx       MX    10 mail.lab.
 mail     A     203.0.113.84
 v4only   A     203.0.113.85
+; a public name pointing into private space (DNS rebinding)
+rebind   A     10.9.8.7
 sub      NS    ns.sub.lab.
 ns.sub   A     198.51.100.6
 ns.sub   AAAA  2001:db8:53::6
@@ -223,6 +232,35 @@ EOF
 ns       A     198.51.100.6
 ns       AAAA  2001:db8:53::6
 www      A     203.0.113.86
+EOF
+
+  # --- test., corp.internal., vpc.internal. (unsigned) -----------------
+  cat >"$z/test.zone" <<EOF
+\$ORIGIN test.
+\$TTL 300
+@        SOA   ns.test. hostmaster.lab. 1 3600 600 86400 60
+@        NS    ns.test.
+ns       A     198.51.100.7
+ns       AAAA  2001:db8:53::7
+www      A     203.0.113.87
+EOF
+  cat >"$z/corp.internal.zone" <<EOF
+\$ORIGIN corp.internal.
+\$TTL 300
+@        SOA   ns.corp.internal. hostmaster.lab. 1 3600 600 86400 60
+@        NS    ns.corp.internal.
+ns       A     198.51.100.8
+www      A     203.0.113.88
+intranet A     10.20.30.40
+EOF
+  cat >"$z/vpc.internal.zone" <<EOF
+\$ORIGIN vpc.internal.
+\$TTL 300
+@        SOA   ns.vpc.internal. hostmaster.lab. 1 3600 600 86400 60
+@        NS    ns.vpc.internal.
+ns       A     198.51.100.9
+db       A     203.0.113.89
+v4only   A     203.0.113.85
 EOF
 
   # --- signed leaves ----------------------------------------------------
@@ -285,6 +323,9 @@ ns.example.  AAAA  2001:db8:53::2
 lab.         NS    ns.lab.
 ns.lab.      A     198.51.100.3
 ns.lab.      AAAA  2001:db8:53::3
+test.        NS    ns.test.
+ns.test.     A     198.51.100.7
+ns.test.     AAAA  2001:db8:53::7
 a.root.lab.  A     198.51.100.1
 a.root.lab.  AAAA  2001:db8:53::1
 EOF
@@ -463,6 +504,8 @@ cache-size = 64M
 control-socket = $d/control.sock
 # and its own warm-restart snapshot
 cache-snapshot = $d/cache.snapshot
+# and its own negative trust anchors
+nta-file = $d/nta
 EOF
   ((ANYCAST)) || return 0
   cat >>"$d/vipdns.conf" <<EOF

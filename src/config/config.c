@@ -337,6 +337,43 @@ static const struct opt options[] = {
 	 .def = "/var/lib/vipdns/nta", .max = STR_LEN,
 	 .doc = "Where negative trust anchors added with vipdnsctl nta are "
 		"kept across restarts (RFC 7646); \"\" = in memory only."},
+	{.name = "tls-service-key", .type = OPT_STRING, FIELD(tls_service_key),
+	 .def = "", .max = STR_LEN,
+	 .doc = "DNS over TLS (RFC 7858): the private key (PEM); with "
+		"tls-service-pem, every listen address on tls-port answers "
+		"DoT instead of plain DNS. Reread on reload (keep it readable "
+		"by user). Unbound's option."},
+	{.name = "tls-service-pem", .type = OPT_STRING, FIELD(tls_service_pem),
+	 .def = "", .max = STR_LEN,
+	 .doc = "DoT: the certificate chain (PEM), leaf first."},
+	{.name = "tls-port", .type = OPT_UINT, FIELD(tls_port), .def = "853",
+	 .min = 1, .max = 65535,
+	 .doc = "DoT: listen addresses with this port (listen = ADDR@853) speak "
+		"TLS, TCP only."},
+	{.name = "tls-session-ticket-keys", .type = OPT_STRLIST,
+	 LIST(tls_ticket_keys, n_tls_ticket_keys), .def = "",
+	 .max = VD_CONFIG_MAX_LIST,
+	 .doc = "DoT: files of 80 random bytes (head -c 80 /dev/urandom); the "
+		"first encrypts session tickets, all decrypt. The same files "
+		"on every node let a client resume on any node behind the VIP. "
+		"Repeatable; none = per-process keys."},
+	{.name = "pad-responses", .type = OPT_BOOL, FIELD(pad_responses),
+	 .def = "yes",
+	 .doc = "DoT: pad answers to queries that carry EDNS padding to a "
+		"multiple of 468 bytes (RFC 7830, RFC 8467). Unbound's option."},
+	{.name = "answer-cookie", .type = OPT_BOOL, FIELD(answer_cookie),
+	 .def = "yes",
+	 .doc = "Answer DNS cookies (RFC 7873) with RFC 9018 server cookies, "
+		"so every node sharing the secret validates every other "
+		"node's; a UDP query with a server cookie none of the secrets "
+		"made gets BADCOOKIE and a good one. Unbound's option."},
+	{.name = "cookie-secret-file", .type = OPT_STRING,
+	 FIELD(cookie_secret_file), .def = "/var/lib/vipdns/cookie-secrets",
+	 .max = STR_LEN,
+	 .doc = "Cookie secrets, one of 32 hex digits per line, the first "
+		"makes cookies, all are accepted; set and rolled over with "
+		"vipdnsctl --cluster cookie-secret. Made (random, this node "
+		"only) when missing; \"\" = in memory only."},
 
 	/* access control */
 	{.name = "acl", .type = OPT_ACL, FIELD(acl),
@@ -1206,7 +1243,8 @@ static int parse_line(struct parse *ps, char *line)
 		ps->seen[idx] = ps->line;
 	/* The daemon runs from /, and a relative name would land wherever
 	 * that is after a chdir nobody sees. */
-	if ((!strcmp(o->name, "cache-snapshot") || !strcmp(o->name, "nta-file")) &&
+	if ((!strcmp(o->name, "cache-snapshot") || !strcmp(o->name, "nta-file") ||
+	     !strcmp(o->name, "cookie-secret-file")) &&
 	    value[0] && value[0] != '/')
 		return fail(ps, "%s: \"%s\" is not an absolute path", o->name,
 			    value);
@@ -1232,6 +1270,9 @@ static int validate(struct parse *ps)
 				"to serve stale only on failure",
 			    cfg->stale_client_timeout_ms,
 			    cfg->recursion_timeout_ms);
+	if (!cfg->tls_service_key[0] != !cfg->tls_service_pem[0])
+		return fail(ps, "tls-service-key and tls-service-pem go together "
+				"(DoT needs both)");
 	if (cfg->anycast) {
 		if (cfg->n_vips == 0)
 			return fail(ps, "anycast = yes needs at least one vip");

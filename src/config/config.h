@@ -114,6 +114,18 @@ struct vd_config {
 	char tls_cert_bundle[VD_CONFIG_STR_MAX]; /* CAs for forward-zone tls */
 	char nta_file[VD_CONFIG_STR_MAX]; /* negative trust anchors; "" = memory */
 
+	/* DNS over TLS (RFC 7858; src/dataplane/socket/dot.h) */
+	char tls_service_key[VD_CONFIG_STR_MAX]; /* PEM private key; "" = off */
+	char tls_service_pem[VD_CONFIG_STR_MAX]; /* PEM certificate chain */
+	unsigned tls_port;                       /* listen entries on it are DoT */
+	char tls_ticket_keys[VD_CONFIG_MAX_LIST][VD_CONFIG_STR_MAX];
+	size_t n_tls_ticket_keys;
+	bool pad_responses;                      /* RFC 7830/8467 over TLS */
+
+	/* DNS cookies (RFC 7873, RFC 9018; src/daemon/cookies.h) */
+	bool answer_cookie;
+	char cookie_secret_file[VD_CONFIG_STR_MAX];
+
 	/* access control */
 	struct vd_acl acl;
 

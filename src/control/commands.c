@@ -16,6 +16,7 @@
 #include "control/ctl_internal.h"
 #include "core/clock.h"
 #include "core/compiler.h"
+#include "daemon/cookies.h"
 #include "daemon/daemon.h"
 #include "daemon/warm.h"
 #include "dataplane/xdp/xdp_daemon.h"
@@ -114,8 +115,9 @@ static int cmd_status(struct vd_ctl *c, struct evbuffer *out)
 	rcu_read_unlock();
 	char anycast[256];
 	vd_anycast_summary(c->d, anycast, sizeof(anycast));
-	char ntas[64];
+	char ntas[64], cookies[256];
 	nta_summary(ntas, sizeof(ntas));
+	vd_cookies_describe(cookies, sizeof(cookies));
 	struct vd_stats s;
 	struct vd_cache_stats cs;
 	char node[VD_CONFIG_STR_MAX];
@@ -145,7 +147,8 @@ static int cmd_status(struct vd_ctl *c, struct evbuffer *out)
 		"anycast: %s\n"
 		"answer-policy: %s\n"
 		"trust-anchors: %s %s\n"
-		"negative-trust-anchors: %s\n",
+		"negative-trust-anchors: %s\n"
+		"cookies: %s\n",
 		VD_VERSION, node, (uint64_t)((vd_now_ns() - c->start_ns) / VD_NS_PER_SEC),
 		c->config_path[0] ? c->config_path : "built-in defaults",
 		c->d->n_workers, udp, tcp, s.queries_udp, s.queries_tcp,
@@ -153,7 +156,8 @@ static int cmd_status(struct vd_ctl *c, struct evbuffer *out)
 		c->path[0] ? c->path : "off",
 		c->metrics_listen[0] ? c->metrics_listen : "off",
 		c->cluster_listen[0] ? c->cluster_listen : "off", anycast,
-		policy, n_anchor_files ? "files" : "built-in", anchors, ntas);
+		policy, n_anchor_files ? "files" : "built-in", anchors, ntas,
+		cookies);
 	vd_anycast_links_text(c->d, out);
 	return 0;
 }
@@ -384,6 +388,45 @@ static int cmd_nta(struct vd_ctl *c, const struct vd_ctl_request *req,
 	return 0;
 }
 
+static int cmd_cookie_secret(const struct vd_ctl_request *req,
+			     struct evbuffer *out, char *err, size_t errlen)
+{
+	const char *sub = req->argv[0];
+	int rc;
+	if (!strcmp(sub, "add") && req->argc == 2) {
+		const char *hex = req->argv[1];
+		uint8_t secret[VD_DNS_COOKIE_SECRET_LEN];
+		struct vd_cookie_secrets parsed;
+		if (strlen(hex) != 2 * VD_DNS_COOKIE_SECRET_LEN ||
+		    vd_cookies_parse(hex, strlen(hex), &parsed, NULL) != 1) {
+			snprintf(err, errlen, "expected 32 hex digits (or \"new\")");
+			return -EINVAL;
+		}
+		memcpy(secret, parsed.s[0], sizeof(secret));
+		memset(&parsed, 0, sizeof(parsed));
+		rc = vd_cookies_add(secret, err, errlen);
+		memset(secret, 0, sizeof(secret));
+	} else if (!strcmp(sub, "activate") && req->argc == 1) {
+		rc = vd_cookies_activate(err, errlen);
+	} else if (!strcmp(sub, "drop") && req->argc == 1) {
+		rc = vd_cookies_drop(err, errlen);
+	} else if (!strcmp(sub, "list") && req->argc == 1) {
+		rc = 0;
+	} else {
+		snprintf(err, errlen, "usage: cookie-secret add HEX|new | "
+				      "activate | drop | list");
+		return -EINVAL;
+	}
+	if (rc != 0)
+		return rc;
+	char desc[256];
+	vd_cookies_describe(desc, sizeof(desc));
+	if (strcmp(sub, "list") != 0)
+		vd_log(VD_LOG_NOTICE, "cookies: %s: now %s", sub, desc);
+	evbuffer_add_printf(out, "cookies: %s\n", desc);
+	return 0;
+}
+
 void vd_ctl_nta_expire(struct vd_ctl *c)
 {
 	int64_t now = (int64_t)time(NULL);
@@ -609,8 +652,9 @@ static int cmd_health(struct vd_ctl *c, struct evbuffer *out)
 {
 	char anycast[256];
 	vd_anycast_summary(c->d, anycast, sizeof(anycast));
-	char ntas[64];
+	char ntas[64], cookies[256];
 	nta_summary(ntas, sizeof(ntas));
+	vd_cookies_describe(cookies, sizeof(cookies));
 	struct vd_stats s;
 	unsigned running = 0, udp = 0, tcp = 0;
 	bool healthy = true, degraded = false;
@@ -713,6 +757,8 @@ int vd_ctl_run(struct vd_ctl *c, const struct vd_ctl_request *req,
 		return cmd_reload(c, out, err, errlen);
 	if (!strcmp(name, "nta"))
 		return cmd_nta(c, req, out, err, errlen);
+	if (!strcmp(name, "cookie-secret"))
+		return cmd_cookie_secret(req, out, err, errlen);
 	if (!strcmp(name, "health"))
 		return cmd_health(c, out);
 	if (!strcmp(name, "drain") || !strcmp(name, "undrain") ||

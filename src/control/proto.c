@@ -33,6 +33,10 @@ const struct vd_ctl_cmd_info vd_ctl_commands[] = {
 	 "reread the configuration file (answers of changed zones are "
 	 "flushed, the rest of the cache is kept)",
 	 ANY},
+	{"cookie-secret", 1, 2, "add HEX|new | activate | drop | list",
+	 "DNS cookie secrets: stage one (new = made by vipdnsctl, the same "
+	 "for every node), make cookies with it, drop the old ones",
+	 ANY},
 	{"nta", 1, 3, "add NAME [SECONDS] | remove NAME | list",
 	 "negative trust anchors: stop validating NAME (default 3600 s, "
 	 "at most a week)",

@@ -17,12 +17,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <openssl/ssl.h>
 
 #include "config/config.h"
 #include "control/client.h"
+#include "dns/cookie.h"
+#include "dns/cookie.h"
 #include "control/proto.h"
 #include "control/tls.h"
 #include "core/addr.h"
@@ -168,14 +171,15 @@ static bool status_value(const char *body, const char *key, char *out,
 
 /*
  * Nodes behind one VIP must not disagree: after `--cluster status`, the
- * version, answer policy and (negative) trust anchors of every node that answered
+ * version, answer policy, (negative) trust anchors and cookie secrets of
+ * every node that answered
  * are compared, and any difference is named on stderr (exit 1).
  */
 static int drift_check(const struct vd_config *cfg, char **bodies)
 {
 	static const char *const keys[] = {"version", "answer-policy",
 					   "trust-anchors",
-					   "negative-trust-anchors"};
+					   "negative-trust-anchors", "cookies"};
 	int rc = EXIT_OK;
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 		char first[128] = "", v[128], list[2048] = "";
@@ -308,6 +312,22 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[optind];
+	/* "cookie-secret add new": the secret is made here, so that with
+	 * --cluster every node is given the same one. */
+	char fresh[2 * VD_DNS_COOKIE_SECRET_LEN + 1];
+	if (!strcmp(cmd, "cookie-secret") && argc - optind == 3 &&
+	    !strcmp(argv[optind + 1], "add") && !strcmp(argv[optind + 2], "new")) {
+		uint8_t r[VD_DNS_COOKIE_SECRET_LEN];
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+			fprintf(stderr, "vipdnsctl: getrandom: %s\n",
+				strerror(errno));
+			return EXIT_USAGE;
+		}
+		for (size_t i = 0; i < sizeof(r); i++)
+			snprintf(fresh + 2 * i, 3, "%02x", r[i]);
+		memset(r, 0, sizeof(r));
+		argv[optind + 2] = fresh;
+	}
 	if (vd_ctl_format_request((unsigned)(argc - optind), argv + optind, req,
 				  sizeof(req), err, sizeof(err)) < 0) {
 		fprintf(stderr, "vipdnsctl: %s (see vipdnsctl --help)\n", err);

@@ -14,6 +14,7 @@
 #include "anycast/anycast.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "daemon/cookies.h"
 #include "daemon/notify.h"
 #include "daemon/privs.h"
 #include "daemon/warm.h"
@@ -21,6 +22,7 @@
 #include "resolve/ubctx.h"
 #include "resolve/zones.h"
 #include "vd_build.h"
+#include "dataplane/socket/dot.h"
 #include "dataplane/socket/socket.h"
 #include "dataplane/xdp/xdp_daemon.h"
 
@@ -306,6 +308,10 @@ static int reload_locked(struct vd_daemon *d)
 	}
 	struct vd_settings *old = d->settings;
 	warn_restart_only(&old->cfg, cfg);
+	bool old_cookie = old->cfg.answer_cookie;
+	char old_cookie_file[VD_CONFIG_STR_MAX];
+	memcpy(old_cookie_file, old->cfg.cookie_secret_file,
+	       sizeof(old_cookie_file));
 	bool renew = recursion_changed(&old->cfg, cfg);
 	/* Zones and policy change answers: what the answer cache (and with
 	 * it the XDP mirror) holds for the names they touch must go once
@@ -353,6 +359,25 @@ static int reload_locked(struct vd_daemon *d)
 		vd_log(VD_LOG_NOTICE, "reload: zones or answer policy changed; "
 				      "%zu cached answers flushed%s",
 		       flush.removed, flush_all ? " (all)" : "");
+	if (old_cookie != st->cfg.answer_cookie ||
+	    strcmp(old_cookie_file, st->cfg.cookie_secret_file) != 0) {
+		char cerr[320];
+		if (vd_cookies_init(st->cfg.cookie_secret_file,
+				    st->cfg.answer_cookie, cerr,
+				    sizeof(cerr)) != 0)
+			vd_log(VD_LOG_ERR, "reload: cookie-secret-file: %s; "
+					   "answering without cookies",
+			       cerr);
+	}
+	{
+		/* DoT: certificate, key and ticket keys as the files are now
+		 * (renewed certificates); open connections keep theirs. */
+		char terr[512];
+		if (vd_dot_load(&st->cfg, terr, sizeof(terr)) != 0)
+			vd_log(VD_LOG_ERR, "reload: DNS over TLS keeps its old "
+					   "certificate: %s",
+			       terr);
+	}
 	(void)vd_xdp_daemon_apply(d); /* interfaces, VIPs, ACL */
 	vd_anycast_daemon_reload(d);
 	vd_log(VD_LOG_NOTICE, "configuration reloaded from %s",

@@ -22,8 +22,10 @@
 #include "config/config.h"
 #include "control/server.h"
 #include "core/log.h"
+#include "daemon/cookies.h"
 #include "daemon/daemon.h"
 #include "daemon/notify.h"
+#include "dataplane/socket/dot.h"
 #include "metrics/metrics.h"
 #include "resolve/nta.h"
 #include "resolve/ubctx.h"
@@ -184,14 +186,16 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		/* What the table alone cannot see: the tunnels' key files,
-		 * local-data record data (libunbound parses it)
+		 * local-data record data (libunbound parses it), the DoT
+		 * certificate and key
 		 * and whether an answer fits through them. */
 		char err[512];
 		const char *src = path ? path : "built-in defaults";
 		if (vd_anycast_tunnel_check(cfg, true, warn_stderr,
 					    (void *)src, err,
 					    sizeof(err)) != 0 ||
-		    vd_res_zones_probe(cfg, err, sizeof(err)) != 0) {
+		    vd_res_zones_probe(cfg, err, sizeof(err)) != 0 ||
+		    vd_dot_load(cfg, err, sizeof(err)) != 0) {
 			fprintf(stderr, "vipdnsd: %s: %s\n", src, err);
 			free(cfg);
 			return 1;
@@ -221,6 +225,19 @@ int main(int argc, char **argv)
 		if (vd_nta_init(cfg->nta_file, err, sizeof(err)) != 0)
 			vd_log(VD_LOG_ERR, "nta-file: %s; starting without "
 					   "negative trust anchors", err);
+		/* A DoT listener without its certificate would be a port
+		 * that refuses every client: a clear error instead. */
+		if (vd_dot_load(cfg, err, sizeof(err)) != 0) {
+			vd_log(VD_LOG_CRIT, "DNS over TLS: %s", err);
+			free(cfg);
+			return 1;
+		}
+		/* A bad secrets file leaves cookies unanswered (plain DNS),
+		 * not the node down. */
+		if (vd_cookies_init(cfg->cookie_secret_file, cfg->answer_cookie,
+				    err, sizeof(err)) != 0)
+			vd_log(VD_LOG_ERR, "cookie-secret-file: %s; answering "
+					   "without cookies", err);
 	}
 	rcu_register_thread();
 	if (vd_notify_init())
@@ -252,6 +269,8 @@ out:
 	if (cfg->pidfile[0])
 		(void)unlink(cfg->pidfile);
 	free(cfg);
+	vd_cookies_shutdown();
+	vd_dot_unload();
 	rcu_unregister_thread();
 	vd_log(VD_LOG_NOTICE, "exiting with status %d", status);
 	return status;

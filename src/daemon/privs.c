@@ -97,13 +97,14 @@ static bool parent_of(const char *path, char *dir, size_t len)
 size_t vd_daemon_privs_dir_list(const struct vd_config *cfg,
 				char dirs[][VD_CONFIG_STR_MAX], size_t max)
 {
-	/* nta-file: rewritten after the drop by every vipdnsctl nta. */
-	const char *files[VD_PRIVS_MAX_DIRS] = {cfg->control_socket,
-						cfg->cache_snapshot,
-						cfg->nta_file, NULL, NULL};
+	/* nta-file and cookie-secret-file: rewritten after the drop by
+	 * vipdnsctl nta and cookie-secret. */
+	const char *files[VD_PRIVS_MAX_DIRS] = {
+		cfg->control_socket, cfg->cache_snapshot, cfg->nta_file,
+		cfg->answer_cookie ? cfg->cookie_secret_file : NULL, NULL, NULL};
 	if (cfg->anycast) {
-		files[3] = cfg->bird_announce_file;
-		files[4] = cfg->bird_config;
+		files[4] = cfg->bird_announce_file;
+		files[5] = cfg->bird_config;
 	}
 	size_t n = 0;
 	for (size_t i = 0; i < VD_PRIVS_MAX_DIRS && n < max; i++) {

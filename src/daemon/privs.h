@@ -21,7 +21,7 @@
 
 #include "config/config.h"
 
-#define VD_PRIVS_MAX_DIRS 5
+#define VD_PRIVS_MAX_DIRS 6
 
 /* Capabilities (a mask of 1 << CAP_x) the features of cfg need after the
  * drop.  Pure: reads cfg only. */

@@ -26,6 +26,14 @@
 	X(dropped_malformed)                                                   \
 	X(formerr)                                                             \
 	X(truncated)                                                           \
+	X(queries_tls)                                                         \
+	X(tls_handshakes)                                                      \
+	X(tls_resumed)                                                         \
+	X(tls_errors)                                                          \
+	X(cookies_new)                                                         \
+	X(cookies_valid)                                                       \
+	X(cookies_renewed)                                                     \
+	X(cookies_bad)                                                         \
 	X(tcp_accepted)                                                        \
 	X(tcp_rejected)                                                        \
 	X(tcp_idle_closed)                                                     \

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
+#include "dataplane/socket/dot.h"
 #include "dataplane/socket/socket.h"
 #include "resolve/resolve.h"
 
@@ -74,7 +75,12 @@ struct vd_worker *vd_worker_new(struct vd_daemon *d, unsigned id,
 			snprintf(err, errlen, "too many listen addresses");
 			goto fail;
 		}
-		int fd = vd_sock_open_udp(&cfg->listen[i], cfg, err, errlen);
+		/* DoT listeners (tls-port) are TCP only. */
+		bool tls = vd_dot_listener(cfg, &cfg->listen[i]);
+		int fd;
+		if (tls)
+			goto tcp;
+		fd = vd_sock_open_udp(&cfg->listen[i], cfg, err, errlen);
 		if (fd < 0)
 			goto fail;
 		w->udp[w->n_udp] = vd_udp_attach(w, fd);
@@ -84,10 +90,11 @@ struct vd_worker *vd_worker_new(struct vd_daemon *d, unsigned id,
 			goto fail;
 		}
 		w->n_udp++;
+	tcp:
 		fd = vd_sock_open_tcp(&cfg->listen[i], cfg, err, errlen);
 		if (fd < 0)
 			goto fail;
-		w->tcp[w->n_tcp] = vd_tcp_attach(w, fd);
+		w->tcp[w->n_tcp] = vd_tcp_attach(w, fd, tls);
 		if (!w->tcp[w->n_tcp]) {
 			close(fd);
 			snprintf(err, errlen, "cannot watch a TCP socket");

@@ -409,6 +409,9 @@ out:
 struct opt_plan {
 	bool nsid;
 	bool ede;
+	bool cookie;
+	bool pad;
+	uint16_t pad_len; /* bytes of zeros in the PADDING option */
 };
 
 static size_t opt_len(const struct vd_dns_resp_opts *opts,
@@ -419,6 +422,10 @@ static size_t opt_len(const struct vd_dns_resp_opts *opts,
 		n += 4u + opts->nsid_len;
 	if (p->ede)
 		n += 6;
+	if (p->cookie)
+		n += 4u + opts->cookie_len;
+	if (p->pad)
+		n += 4u + p->pad_len;
 	return n;
 }
 
@@ -427,6 +434,30 @@ static void plan_opt(const struct vd_dns_query *q,
 {
 	p->nsid = opts && opts->nsid && (q->opts_seen & VD_DNS_SEEN_NSID);
 	p->ede = opts && opts->ede >= 0 && opts->ede <= 0xffff;
+	p->cookie = opts && opts->cookie_len &&
+		    opts->cookie_len <= sizeof(opts->cookie);
+	p->pad = false;
+	p->pad_len = 0;
+}
+
+/* Sizes the PADDING option so a reply of body bytes plus OPT reaches a
+ * multiple of the block, or limit when the next multiple is past it. */
+static void plan_pad(const struct vd_dns_resp_opts *opts, struct opt_plan *p,
+		     size_t body, size_t limit)
+{
+	p->pad = false;
+	p->pad_len = 0;
+	if (!opts || !opts->pad_block)
+		return;
+	size_t base = body + opt_len(opts, p) + 4;
+	if (base > limit)
+		return;
+	size_t target = (base + opts->pad_block - 1) / opts->pad_block *
+			opts->pad_block;
+	if (target > limit)
+		target = limit;
+	p->pad = true;
+	p->pad_len = (uint16_t)(target - base);
 }
 
 static void put_opt(struct vd_wbuf *b, const struct vd_dns_query *q,
@@ -451,6 +482,17 @@ static void put_opt(struct vd_wbuf *b, const struct vd_dns_query *q,
 		vd_wbuf_u16(b, VD_DNS_OPT_EDE);
 		vd_wbuf_u16(b, 2);
 		vd_wbuf_u16(b, (uint16_t)opts->ede);
+	}
+	if (p->cookie) {
+		vd_wbuf_u16(b, VD_DNS_OPT_COOKIE);
+		vd_wbuf_u16(b, opts->cookie_len);
+		vd_wbuf_bytes(b, opts->cookie, opts->cookie_len);
+	}
+	if (p->pad) {
+		vd_wbuf_u16(b, VD_DNS_OPT_PADDING);
+		vd_wbuf_u16(b, p->pad_len);
+		for (uint16_t i = 0; i < p->pad_len; i++)
+			vd_wbuf_u8(b, 0);
 	}
 }
 
@@ -524,6 +566,8 @@ size_t vd_dns_answer_write(const uint8_t *stored,
 		}
 		if (!q->has_edns)
 			return meta->wire_len;
+		plan_pad(opts, &plan, meta->wire_len, limit);
+		olen = opt_len(opts, &plan);
 		vd_put_u16(out + 10, (uint16_t)(vd_get_u16(out + 10) + 1));
 		vd_wbuf_init(&b, out + meta->wire_len, olen);
 		put_opt(&b, q, opts, &plan, 0);
@@ -561,7 +605,7 @@ size_t vd_dns_answer_error(const struct vd_dns_query *q, unsigned rcode,
 	if (opts && opts->max_size)
 		limit = VD_MIN(limit, (size_t)opts->max_size);
 	bool with_q = q->qname_len > 0 && q->question_len > 0;
-	bool with_opt = q->has_edns || rcode == VD_DNS_RCODE_BADVERS;
+	bool with_opt = q->has_edns || rcode > VD_DNS_F_RCODE_MASK;
 	plan_opt(q, opts, &plan);
 
 	size_t qlen = with_q ? (size_t)q->qname_len + 4 : 0;
@@ -572,6 +616,10 @@ size_t vd_dns_answer_error(const struct vd_dns_query *q, unsigned rcode,
 	}
 	if (VD_DNS_HEADER_LEN + qlen + olen > limit)
 		return 0;
+	if (with_opt) {
+		plan_pad(opts, &plan, VD_DNS_HEADER_LEN + qlen, limit);
+		olen = opt_len(opts, &plan);
+	}
 
 	uint16_t flags = VD_DNS_F_QR | VD_DNS_F_RA |
 			 (q->flags & (VD_DNS_F_OPCODE_MASK | VD_DNS_F_RD |

@@ -74,6 +74,14 @@ struct vd_dns_resp_opts {
 	const uint8_t *nsid; /* node identity for NSID; NULL = none */
 	uint16_t nsid_len;
 	int ede;            /* EDE info-code to attach, or -1 */
+	/* COOKIE option to attach (client cookie + our server cookie), made
+	 * per answer and never stored: 0 = none.  Kept when the extras
+	 * above are dropped for size. */
+	uint8_t cookie_len;
+	uint8_t cookie[40];
+	/* EDNS padding (RFC 7830): pad the reply to a multiple of this many
+	 * bytes (468, RFC 8467), within max_size; 0 = none. */
+	uint16_t pad_block;
 	uint32_t ttl_override; /* nonzero: every TTL becomes this (stale) */
 };
 

@@ -37,6 +37,7 @@ enum vd_dns_rcode {
 	VD_DNS_RCODE_NOTIMP = 4,
 	VD_DNS_RCODE_REFUSED = 5,
 	VD_DNS_RCODE_BADVERS = 16, /* extended: needs OPT */
+	VD_DNS_RCODE_BADCOOKIE = 23, /* RFC 7873; extended */
 };
 
 enum vd_dns_type {

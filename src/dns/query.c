@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "dns/cookie.h"
 #include "dns/name_wire.h"
 #include "dns/query.h"
 
@@ -30,7 +31,15 @@ static int parse_edns_options(struct vd_wire *w, size_t rdlen,
 			q->opts_seen |= VD_DNS_SEEN_NSID;
 			break;
 		case VD_DNS_OPT_COOKIE:
+			/* RFC 7873 5.2.2: a malformed cookie is FORMERR; only
+			 * the first one counts (5.2). */
+			if (q->opts_seen & VD_DNS_SEEN_COOKIE)
+				break;
+			if (!vd_dns_cookie_len_ok(olen))
+				return -EBADMSG;
 			q->opts_seen |= VD_DNS_SEEN_COOKIE;
+			q->cookie_len = (uint8_t)olen;
+			memcpy(q->cookie, o.base + o.pos - olen, olen);
 			break;
 		case VD_DNS_OPT_ECS:
 			q->opts_seen |= VD_DNS_SEEN_ECS;

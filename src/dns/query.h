@@ -48,6 +48,10 @@ struct vd_dns_query {
 	uint16_t edns_udp_size; /* as advertised by the client */
 	uint16_t edns_flags;    /* DO and friends */
 	uint8_t opts_seen;      /* VD_DNS_SEEN_* */
+	/* The first COOKIE option (RFC 7873), 8 or 16..40 bytes when
+	 * VD_DNS_SEEN_COOKIE; a wrong length makes the query FORMERR. */
+	uint8_t cookie_len;
+	uint8_t cookie[40];
 };
 
 /*

@@ -169,6 +169,41 @@ void vd_metrics_core_collect(void *arg, struct vd_metrics_out *o)
 		"UDP answers sent with TC=1 because they did not fit.",
 		s.truncated);
 
+	/* DNS over TLS */
+	counter(o, "vipdns_tls_queries_total",
+		"Queries received over DNS over TLS (also counted in "
+		"vipdns_queries_total as tcp).", s.queries_tls);
+	counter(o, "vipdns_tls_handshakes_total",
+		"DoT handshakes completed.", s.tls_handshakes);
+	counter(o, "vipdns_tls_resumptions_total",
+		"DoT handshakes that resumed a session (a ticket from this or "
+		"another node with the same tls-session-ticket-keys).",
+		s.tls_resumed);
+	counter(o, "vipdns_tls_errors_total",
+		"DoT connections ended by a failed handshake or a bad record.",
+		s.tls_errors);
+
+	/* DNS cookies: how queries' cookies checked out (RFC 7873) */
+	f = vd_metrics_family(o, "vipdns_cookies_total", VD_METRICS_COUNTER,
+			      "Queries with a COOKIE option by result: new "
+			      "(client cookie only), valid, renewed (valid, "
+			      "old or from an accepted secret), bad (BADCOOKIE "
+			      "over UDP).");
+	{
+		const struct {
+			const char *name;
+			uint64_t v;
+		} ck[] = {{"new", s.cookies_new},
+			  {"valid", s.cookies_valid},
+			  {"renewed", s.cookies_renewed},
+			  {"bad", s.cookies_bad}};
+		for (size_t i = 0; i < 4; i++)
+			vd_metrics_sample_u64(
+				f,
+				(struct vd_metrics_label[]){{"result", ck[i].name}},
+				1, ck[i].v);
+	}
+
 	/* cache */
 	counter(o, "vipdns_cache_hits_total",
 		"Queries answered from a fresh cache entry.", s.cache_hits);

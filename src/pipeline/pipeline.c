@@ -2,11 +2,14 @@
 
 #include <errno.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "acl/acl.h"
 #include "core/clock.h"
 #include "core/compiler.h"
+#include "daemon/cookies.h"
 #include "daemon/daemon.h"
 #include "daemon/worker.h"
 #include "dataplane/socket/socket.h"
@@ -22,9 +25,65 @@ uint16_t vd_pipeline_max_size(const struct vd_worker *w,
 		q, vd_worker_settings(w)->cfg.edns_buffer_size);
 }
 
-static void resp_opts(const struct vd_worker *w, const struct vd_dns_query *q,
-		      const struct vd_reply_to *dest,
-		      struct vd_dns_resp_opts *ro)
+/* The client's address as cookies hash it: 4 bytes for IPv4, also when
+ * it arrived v4-mapped on an IPv6 socket (another node may see it on an
+ * IPv4 one). */
+static size_t client_ip(const struct vd_reply_to *dest, uint8_t ip[16])
+{
+	if (dest->peer.ss_family == AF_INET) {
+		memcpy(ip, &((const struct sockaddr_in *)&dest->peer)->sin_addr, 4);
+		return 4;
+	}
+	if (dest->peer.ss_family != AF_INET6)
+		return 0;
+	const uint8_t *a =
+		((const struct sockaddr_in6 *)&dest->peer)->sin6_addr.s6_addr;
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (!memcmp(a, mapped, 12)) {
+		memcpy(ip, a + 12, 4);
+		return 4;
+	}
+	memcpy(ip, a, 16);
+	return 16;
+}
+
+/*
+ * DNS cookies (RFC 7873, RFC 9018): made per answer, never cached.  A
+ * valid fresh server cookie is echoed; otherwise the client gets a new
+ * one made with the active secret.  Returns the verdict on the query's
+ * cookie (NONE when it has none or cookies are off).
+ */
+static enum vd_dns_cookie_verdict cookie_opts(const struct vd_dns_query *q,
+					      const struct vd_reply_to *dest,
+					      struct vd_dns_resp_opts *ro)
+{
+	if (!(q->opts_seen & VD_DNS_SEEN_COOKIE))
+		return VD_DNS_COOKIE_NONE;
+	const struct vd_cookie_secrets *cs = vd_cookies_current();
+	uint8_t ip[16];
+	size_t ip_len = client_ip(dest, ip);
+	if (!cs || cs->n == 0 || ip_len == 0)
+		return VD_DNS_COOKIE_NONE;
+	uint32_t now = (uint32_t)time(NULL);
+	enum vd_dns_cookie_verdict v = vd_dns_cookie_check(
+		(const uint8_t(*)[VD_DNS_COOKIE_SECRET_LEN])cs->s, cs->n,
+		q->cookie, q->cookie_len, ip, ip_len, now);
+	if (v == VD_DNS_COOKIE_VALID) {
+		memcpy(ro->cookie, q->cookie, q->cookie_len);
+		ro->cookie_len = q->cookie_len;
+		return v;
+	}
+	memcpy(ro->cookie, q->cookie, VD_DNS_COOKIE_CLIENT_LEN);
+	vd_dns_cookie_make(cs->s[0], q->cookie, ip, ip_len, now,
+			   ro->cookie + VD_DNS_COOKIE_CLIENT_LEN);
+	ro->cookie_len = VD_DNS_COOKIE_CLIENT_LEN + VD_DNS_COOKIE_SERVER_LEN;
+	return v;
+}
+
+static enum vd_dns_cookie_verdict resp_opts(const struct vd_worker *w,
+					    const struct vd_dns_query *q,
+					    const struct vd_reply_to *dest,
+					    struct vd_dns_resp_opts *ro)
 {
 	const struct vd_settings *st = vd_worker_settings(w);
 	memset(ro, 0, sizeof(*ro));
@@ -33,6 +92,11 @@ static void resp_opts(const struct vd_worker *w, const struct vd_dns_query *q,
 	ro->nsid = st->nsid_len ? st->nsid : NULL;
 	ro->nsid_len = st->nsid_len;
 	ro->ede = -1;
+	/* RFC 8467 4.1: pad on encrypted transports, to clients that pad. */
+	if (dest->tls && st->cfg.pad_responses &&
+	    (q->opts_seen & VD_DNS_SEEN_PADDING))
+		ro->pad_block = 468;
+	return cookie_opts(q, dest, ro);
 }
 
 static size_t counted(struct vd_worker *w, const uint8_t *ans, size_t n)
@@ -137,6 +201,8 @@ static size_t handle(struct vd_worker *w, const uint8_t *pkt, size_t len,
 		VD_STAT_INC(s, queries_udp);
 	else
 		VD_STAT_INC(s, queries_tcp);
+	if (dest->tls)
+		VD_STAT_INC(s, queries_tls); /* also counted as TCP */
 
 	/* The ACL comes first: a dropped client costs no parsing. */
 	enum vd_acl_action act =
@@ -155,7 +221,7 @@ static size_t handle(struct vd_worker *w, const uint8_t *pkt, size_t len,
 	if (q.qname_len)
 		VD_STAT_INC(s, qtype[vd_stats_qtype_slot(q.qtype)]);
 	struct vd_dns_resp_opts ro;
-	resp_opts(w, &q, dest, &ro);
+	enum vd_dns_cookie_verdict cv = resp_opts(w, &q, dest, &ro);
 	if (act == VD_ACL_REFUSE) {
 		VD_STAT_INC(s, refused_acl);
 		ro.ede = VD_DNS_EDE_PROHIBITED;
@@ -190,6 +256,38 @@ static size_t handle(struct vd_worker *w, const uint8_t *pkt, size_t len,
 	default:
 		VD_STAT_INC(s, dropped_malformed);
 		return 0;
+	}
+
+	if (q.opts_seen & VD_DNS_SEEN_COOKIE) {
+		switch (cv) {
+		case VD_DNS_COOKIE_NONE:
+			VD_STAT_INC(s, cookies_new);
+			break;
+		case VD_DNS_COOKIE_BAD:
+			VD_STAT_INC(s, cookies_bad);
+			break;
+		case VD_DNS_COOKIE_VALID:
+			VD_STAT_INC(s, cookies_valid);
+			break;
+		case VD_DNS_COOKIE_RENEW:
+			VD_STAT_INC(s, cookies_renewed);
+			break;
+		}
+		/*
+		 * RFC 7873 5.2.4: a server cookie we did not make (another
+		 * secret, expired, forged) over UDP gets BADCOOKIE with a
+		 * good one, as BIND answers: the client retries with it, and
+		 * a forged source gains a small answer.  Over TCP the
+		 * address is proven: answer normally (with a new cookie).
+		 */
+		if (cv == VD_DNS_COOKIE_BAD && dest->transport == VD_TRANSPORT_UDP) {
+			ro.nsid = NULL;
+			ro.nsid_len = 0;
+			/* Counted as cookies_bad, not by its header rcode
+			 * bits (7 of the 12-bit 23 would read YXRRSET). */
+			return vd_dns_answer_error(&q, VD_DNS_RCODE_BADCOOKIE,
+						   &ro, out, cap);
+		}
 	}
 
 	uint8_t key[VD_DNS_KEY_MAX];

@@ -7,6 +7,7 @@
 #ifndef VD_PIPELINE_PIPELINE_H
 #define VD_PIPELINE_PIPELINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -23,6 +24,7 @@ enum vd_transport { VD_TRANSPORT_UDP = 0, VD_TRANSPORT_TCP = 1 };
 /* Where an answer goes: copied into every waiter of a recursion. */
 struct vd_reply_to {
 	uint8_t transport;
+	bool tls;                    /* TCP inside TLS (DoT, RFC 7858) */
 	int fd;                      /* UDP: the socket the query came in on */
 	struct sockaddr_storage peer;
 	socklen_t peer_len;

@@ -21,6 +21,15 @@
 #  - the Slack incident replayed: a zone gone unsigned under a DS answers
 #    SERVFAIL until --cluster nta add reaches every node (within 1 s),
 #    and again when the anchor expires;
+#  - DNS over TLS: kdig and dig +tls answered, padding to 468-byte blocks,
+#    a session ticket from one node resumes on another with the same
+#    tls-session-ticket-keys (not on one without), a garbage handshake
+#    costs only its connection, a renewed certificate is served after
+#    reload;
+#  - DNS cookies (RFC 9018) made on one node validate on every node with
+#    the same secret; one node rolling alone makes BADCOOKIE and drift;
+#    --cluster cookie-secret add/activate/drop rolls the fleet together
+#    (the old secret accepted until drop); cookies are never cached;
 #  - --cluster status flags a node whose answer policy differs;
 #  - a node starting without a snapshot warms its cache from a healthy peer
 #    (cache-warm-entries) before it answers.
@@ -51,6 +60,8 @@ mkca ca && mkca rogue-ca || ok=0
 for n in node1 node2 node3 ops; do mkcert "$n" ca || ok=0; done
 mkcert intruder rogue-ca || ok=0
 check "certificates generated" test $ok = 1
+for i in 1 2 3; do cp "$C/node$i.pem" "$C/dot$i.pem"; cp "$C/node$i.key" "$C/dot$i.key"; done
+head -c 80 /dev/urandom >"$C/ticket-a"; head -c 80 /dev/urandom >"$C/ticket-b"
 chmod 0644 "$C"/*.key   # the daemons read them as root; tidy enough for a test
 
 lab_start --nodes "$NODES" --no-resolver
@@ -65,9 +76,21 @@ for ((i = 1; i <= NODES; i++)); do
     echo "cluster-cert = $C/node$i.pem"
     echo "cluster-key = $C/node$i.key"
     echo "cluster-ca = $C/ca.pem"
+    # DNS over TLS on port 853 of the node's address; nodes 1 and 2 share
+    # a session ticket key, node3 has its own
+    echo "listen = ${!dn}@853"
+    echo "tls-service-key = $C/dot$i.key"
+    echo "tls-service-pem = $C/dot$i.pem"
+    if [[ $i == 3 ]]; then echo "tls-session-ticket-keys = $C/ticket-b"
+    else echo "tls-session-ticket-keys = $C/ticket-a"; fi
     # node2's socket lets anybody connect: peer credentials must refuse
     [[ $i == 2 ]] && echo "control-socket-mode = 0666"
   } >>"${!conf}"
+done
+# one cookie secret for the fleet, provisioned as an operator would
+secret=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+for ((i = 1; i <= NODES; i++)); do
+  printf '%s\n' "$secret" >"$VDLAB_DIR/node$i/cookie-secrets"; chmod 0600 "$VDLAB_DIR/node$i/cookie-secrets"
 done
 if "$LAB" resolver-start 2>"$WORK/start.log"; then pass "3 nodes started with cluster-listen"
 else fail "3 nodes started" "$(tail -n 20 "$WORK/start.log")"; finish; fi
@@ -350,6 +373,125 @@ check "a lifetime over a week is refused (exit $rc)" test "$rc" != 0
 "$LAB" auth-zone secure "$VDLAB_DIR/zones/secure.example.zone" --sign 2>/dev/null
 in_client "$CTL" -c "$WORK/ops.conf" --cluster flush-zone secure.example. >/dev/null 2>&1
 check "signed again, node1 validates www.secure.example." test "$(node_dig 1 www.secure.example. A)" = 203.0.113.81
+
+section "DNS over TLS: answers, padding, resumption across nodes sharing a ticket key, certificate reload"
+dn1=NODE1_DN4 dn2=NODE2_DN4 dn3=NODE3_DN4
+out=$(in_client kdig +tls +time=3 +retry=0 @"${!dn1}" www.lab. A 2>&1)
+check "kdig +tls: node1 answers over TLS 1.3" \
+  bash -c '[[ $1 == *"TLS session (TLS1.3)"* && $1 == *"status: NOERROR"* && $1 == *203.0.113.80* ]]' _ "$out"
+out=$(in_client dig +tls +time=3 +tries=1 @"${!dn2}" www.lab. A 2>&1)
+check "dig +tls: node2 answers" bash -c '[[ $1 == *"status: NOERROR"* && $1 == *203.0.113.80* ]]' _ "$out"
+out=$(in_client kdig +tls +padding +time=3 +retry=0 @"${!dn1}" www.lab. A 2>&1)
+size=$(sed -n 's/^;; Received \([0-9]*\) B$/\1/p' <<<"$out")
+check "a padded query gets an answer padded to a 468-byte block (RFC 8467; ${size:-?} B)" \
+  bash -c '[[ -n $1 ]] && (( $1 % 468 == 0 ))' _ "$size"
+cat >"$WORK/dot.py" <<'PY'
+import socket, ssl, struct, sys
+ca, a, b = sys.argv[1:4]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+ctx.set_alpn_protocols(["dot"])
+def ask(host, session=None, keep=False):
+    t = ctx.wrap_socket(socket.create_connection((host, 853), timeout=3),
+                        session=session)
+    q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\x03www\x03lab\x00" + struct.pack(">HH", 1, 1)
+    t.sendall(struct.pack(">H", len(q)) + q)
+    n = struct.unpack(">H", t.recv(2))[0]
+    d = b""
+    while len(d) < n:
+        d += t.recv(n - len(d))
+    res = (t.session, t.session_reused, t.selected_alpn_protocol(), d[3] & 15)
+    t.close()
+    return res
+s1, r1, alpn, rc = ask(a)
+_, r2, _, rc2 = ask(a, s1)
+s3, _, _, _ = ask(a)
+_, r3, _, rc3 = ask(b, s3)
+print("alpn=%s rcode=%d first=%s same-node=%s other-node=%s rcodes=%d,%d" % (alpn, rc, r1, r2, r3, rc2, rc3))
+PY
+out=$(in_client python3 "$WORK/dot.py" "$C/ca.pem" "${!dn1}" "${!dn2}" 2>&1)
+check "ALPN dot, a new session first, resumed on the same node ($out)" \
+  bash -c '[[ $1 == *"alpn=dot rcode=0 first=False same-node=True"* ]]' _ "$out"
+check "a ticket from node1 resumes on node2 (the shared ticket key)" grep -q "other-node=True rcodes=0,0" <<<"$out"
+out=$(in_client python3 "$WORK/dot.py" "$C/ca.pem" "${!dn1}" "${!dn3}" 2>&1)
+check "and not on node3, whose ticket key differs (full handshake, still answered)" \
+  grep -q "other-node=False rcodes=0,0" <<<"$out"
+out=$("$CTL" -s "$(sock 2)" stats 2>&1)
+check "node2 counted the resumption" bash -c '(( $(sed -n "s/^tls_resumed=//p" <<<"$1") >= 1 ))' _ "$out"
+in_client python3 -c "
+import socket
+s = socket.create_connection(('${!dn1}', 853), timeout=3)
+s.sendall(b'\x16\x03\x01\x02\x00' + b'\xff' * 512)
+try:
+    s.recv(100)
+except Exception:
+    pass
+" >/dev/null 2>&1
+out=$(in_client kdig +tls +time=3 +retry=0 @"${!dn1}" www.lab. A 2>&1)
+check "a garbage ClientHello costs its connection only: node1 still answers DoT" grep -q "status: NOERROR" <<<"$out"
+out=$("$CTL" -s "$(sock 1)" stats 2>&1)
+check "node1 counted the TLS error" bash -c '(( $(sed -n "s/^tls_errors=//p" <<<"$1") >= 1 ))' _ "$out"
+# a renewed certificate: reload, new connections get it, an open one stays
+fp() { in_client sh -c "echo | openssl s_client -connect $1:853 2>/dev/null | openssl x509 -noout -fingerprint -sha256"; }
+before=$(fp "${!dn1}")
+mkcert dot1b ca
+cp "$C/dot1b.pem" "$C/dot1.pem"; cp "$C/dot1b.key" "$C/dot1.key"; chmod 0644 "$C/dot1.key"
+"$CTL" -s "$(sock 1)" reload >/dev/null 2>&1
+after=$(fp "${!dn1}")
+check "after reload node1 presents the renewed certificate" bash -c '[[ -n $1 && -n $2 && $1 != "$2" ]]' _ "$before" "$after"
+
+section "DNS cookies: one node's server cookie is valid on every node sharing the secret"
+ck() { in_node "$1" dig +time=2 +tries=1 +nobadcookie @127.0.0.1 www.lab. A +cookie="$2" 2>&1; }
+cookie_of() { sed -n 's/^; COOKIE: \([0-9a-f]*\).*/\1/p' <<<"$1"; }
+status_of() { sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$1"; }
+echoed() {   # echoed OUT COOKIE: NOERROR with exactly that cookie back
+  [[ $(status_of "$1") == NOERROR && $1 == *"; COOKIE: $2 "* ]]
+}
+out=$(ck 1 0102030405060708); c1=$(cookie_of "$out")
+check "node1 answers a client cookie with an RFC 9018 server cookie ($c1)" \
+  bash -c '[[ ${#1} == 48 && ${1:0:16} == 0102030405060708 && ${1:16:8} == 01000000 ]]' _ "$c1"
+for i in 2 3; do
+  out=$(ck "$i" "$c1")
+  check "node$i takes node1's cookie as its own (NOERROR, echoed)" echoed "$out" "$c1"
+done
+# node1 alone rolls its secret: the fleet disagrees
+"$CTL" -s "$(sock 1)" cookie-secret add new >/dev/null 2>&1
+"$CTL" -s "$(sock 1)" cookie-secret activate >/dev/null 2>&1
+out=$(ck 1 0102030405060708); c2=$(cookie_of "$out")
+out=$(ck 2 "$c2")
+check "a cookie from a node with another secret is BADCOOKIE, with a good one" \
+  bash -c '[[ $(sed -n "s/.*status: \([A-Z]*\),.*/\1/p" <<<"$1") == BADCOOKIE && $1 == *"; COOKIE: 0102030405060708"* ]]' _ "$out"
+in_client "$CTL" -c "$WORK/ops.conf" --cluster status >/dev/null 2>"$WORK/err"; rc=$?
+check "--cluster status flags the cookie drift (exit $rc)" \
+  bash -c '[[ $1 == 1 ]] && grep -q "drift: cookies differs" "$2"' _ "$rc" "$WORK/err"
+# the fleet rolls together: every node gets the same new secret
+out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster cookie-secret add new 2>&1); rc=$?
+check "--cluster cookie-secret add new: every node stages one secret (exit $rc)" test $rc = 0
+out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster cookie-secret activate 2>&1); rc=$?
+fps=$(grep -o 'cookies: active [0-9a-f]*' <<<"$out" | sort -u | wc -l)
+check "--cluster cookie-secret activate: one active fingerprint on all nodes (exit $rc, $fps)" \
+  bash -c '[[ $1 == 0 && $2 == 1 ]]' _ "$rc" "$fps"
+out=$(ck 1 1112131415161718); c3=$(cookie_of "$out")
+for i in 2 3; do
+  check "node$i echoes node1's cookie made with the fleet's secret" echoed "$(ck "$i" "$c3")" "$c3"
+done
+in_client "$CTL" -c "$WORK/ops.conf" --cluster cookie-secret add new >/dev/null 2>&1
+in_client "$CTL" -c "$WORK/ops.conf" --cluster cookie-secret activate >/dev/null 2>&1
+out=$(ck 3 "$c3")
+check "after the next roll node3 still accepts the old cookie, with a new one" \
+  bash -c '[[ $(sed -n "s/.*status: \([A-Z]*\),.*/\1/p" <<<"$1") == NOERROR && $1 == *"; COOKIE: 1112131415161718"* && $1 != *"; COOKIE: $2 "* ]]' _ "$out" "$c3"
+in_client "$CTL" -c "$WORK/ops.conf" --cluster cookie-secret drop >/dev/null 2>&1
+check "after drop the old cookie is BADCOOKIE on node2" test "$(status_of "$(ck 2 "$c3")")" = BADCOOKIE
+check "node2 keeps its secrets in its cookie-secret-file (0600, one line)" \
+  bash -c '[[ $(stat -c %a "$1") == 600 && $(grep -c "^[0-9a-f]\{32\}$" "$1") == 1 ]]' _ "$VDLAB_DIR/node2/cookie-secrets"
+# never cached: two clients asking the same cached name get their own
+a=$(cookie_of "$(ck 1 aaaaaaaaaaaaaaaa)"); b=$(cookie_of "$(ck 1 bbbbbbbbbbbbbbbb)")
+check "a cache hit carries the asking client's cookie, not a stored one" \
+  bash -c '[[ ${1:0:16} == aaaaaaaaaaaaaaaa && ${2:0:16} == bbbbbbbbbbbbbbbb && ${1:16} != "${2:16}" ]]' _ "$a" "$b"
+out=$(in_node 1 dig +time=2 +tries=1 @127.0.0.1 www.lab. A +cookie=0102030405060708090a0b0c 2>&1)
+check "a 12-byte COOKIE is FORMERR (RFC 7873 5.2.2)" test "$(status_of "$out")" = FORMERR
+out=$("$CTL" -s "$(sock 2)" stats 2>&1)
+check "node2 counted the BADCOOKIE answers" bash -c '(( $(sed -n "s/^cookies_bad=//p" <<<"$1") >= 2 ))' _ "$out"
 
 section "config drift: --cluster status names a node whose answers would differ"
 out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster status 2>"$WORK/err"); rc=$?

@@ -504,8 +504,9 @@ cache-size = 64M
 control-socket = $d/control.sock
 # and its own warm-restart snapshot
 cache-snapshot = $d/cache.snapshot
-# and its own negative trust anchors
+# and its own negative trust anchors and cookie secrets
 nta-file = $d/nta
+cookie-secret-file = $d/cookie-secrets
 EOF
   ((ANYCAST)) || return 0
   cat >>"$d/vipdns.conf" <<EOF

@@ -49,7 +49,8 @@ void vd_tcp_limits_fini(void); /* after every worker is freed */
 /* Hand an fd to a worker's loop; the worker owns it from then on. */
 struct vd_udp *vd_udp_attach(struct vd_worker *w, int fd);
 void vd_udp_free(struct vd_udp *u);
-struct vd_tcp_listener *vd_tcp_attach(struct vd_worker *w, int fd);
+/* tls: the listener speaks DNS over TLS (dot.h) on its connections. */
+struct vd_tcp_listener *vd_tcp_attach(struct vd_worker *w, int fd, bool tls);
 void vd_tcp_listener_free(struct vd_tcp_listener *l);
 /* Stop reading new queries (planned stop); answers still go out. */
 void vd_udp_pause(struct vd_udp *u);

@@ -9,6 +9,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <urcu.h>
@@ -18,6 +19,7 @@
 #include "core/log.h"
 #include "daemon/worker.h"
 #include "acl/acl.h"
+#include "dataplane/socket/dot.h"
 #include "dataplane/socket/socket.h"
 #include "dataplane/socket/tcp_limits.h"
 #include "pipeline/pipeline.h"
@@ -37,6 +39,7 @@
 
 struct vd_tcp_listener {
 	struct vd_worker *w;
+	bool tls;
 	struct evconnlistener *lev;
 	struct event *resume; /* re-enables lev after an EMFILE pause */
 };
@@ -52,6 +55,8 @@ struct vd_tcp_conn {
 	bool eof;                /* client closed its side */
 	bool paused;             /* too many queries waiting for recursion */
 	bool out_full;           /* too many answers waiting to be read */
+	bool tls;                /* DoT */
+	bool handshaken;         /* TLS: counted once */
 	uint64_t idle_ns;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
@@ -154,12 +159,26 @@ void vd_tcp_conn_answer(struct vd_tcp_conn *c, const uint8_t *ans, size_t len)
 	conn_put(c);
 }
 
+/* A TLS connection's handshake is over (its first event or data). */
+static void tls_established(struct vd_tcp_conn *c)
+{
+	if (!c->tls || c->handshaken || !c->bev)
+		return;
+	c->handshaken = true;
+	VD_STAT_INC(&c->w->stats, tls_handshakes);
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	if (ssl && SSL_session_reused(ssl))
+		VD_STAT_INC(&c->w->stats, tls_resumed);
+}
+
 static void conn_read(struct bufferevent *bev, void *arg)
 {
 	struct vd_tcp_conn *c = arg;
 	struct vd_worker *w = c->w;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	uint8_t out[VD_DNS_MSG_MAX];
+
+	tls_established(c);
 
 	/* The loop may close the connection (bad framing); hold it. */
 	c->refs++;
@@ -187,6 +206,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
 		}
 		struct vd_reply_to dest = {
 			.transport = VD_TRANSPORT_TCP,
+			.tls = c->tls,
 			.fd = -1,
 			.peer = c->peer,
 			.peer_len = c->peer_len,
@@ -234,6 +254,10 @@ static void conn_write(struct bufferevent *bev, void *arg)
 static void conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct vd_tcp_conn *c = arg;
+	if (what & BEV_EVENT_CONNECTED) {
+		tls_established(c);
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
 		/* The client stopped reading its answers. */
 		VD_STAT_INC(&c->w->stats, tcp_idle_closed);
@@ -257,8 +281,14 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		conn_maybe_finish(c);
 		return;
 	}
-	if (what & BEV_EVENT_ERROR)
+	if (what & BEV_EVENT_ERROR) {
+		/* A failed handshake or a bad record counts; a client that
+		 * resets after its answers (while our session tickets were
+		 * on the way) is just a close. */
+		if (c->tls && (!c->handshaken || bufferevent_get_openssl_error(bev)))
+			VD_STAT_INC(&c->w->stats, tls_errors);
 		conn_close(c);
+	}
 }
 
 /*
@@ -338,10 +368,33 @@ static void tcp_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	c->refs = 1;
 	c->peer_len = (socklen_t)VD_MIN((size_t)salen, sizeof(c->peer));
 	memcpy(&c->peer, sa, c->peer_len);
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
-		free(c);
-		goto fail;
+	if (l->tls) {
+		/* The context as published now; the connection keeps it
+		 * through a reload (SSL_new takes a reference). */
+		rcu_read_lock();
+		SSL_CTX *ctx = vd_dot_ctx();
+		SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+		rcu_read_unlock();
+		if (ssl)
+			c->bev = bufferevent_openssl_socket_new(
+				w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+				BEV_OPT_CLOSE_ON_FREE);
+		if (!c->bev) {
+			if (ssl)
+				SSL_free(ssl);
+			free(c);
+			goto fail;
+		}
+		/* Clients that close without close_notify are common and
+		 * harmless here: every message is length-delimited. */
+		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+		c->tls = true;
+	} else {
+		c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		if (!c->bev) {
+			free(c);
+			goto fail;
+		}
 	}
 	vd_tcp_lru_push(&w->tcp_lru, &c->lru, vd_now_ns());
 	VD_STAT_INC(&w->stats, tcp_accepted);
@@ -398,12 +451,13 @@ static void tcp_accept_error(struct evconnlistener *lev, void *arg)
 	evtimer_add(l->resume, &tv);
 }
 
-struct vd_tcp_listener *vd_tcp_attach(struct vd_worker *w, int fd)
+struct vd_tcp_listener *vd_tcp_attach(struct vd_worker *w, int fd, bool tls)
 {
 	struct vd_tcp_listener *l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
 	l->w = w;
+	l->tls = tls;
 	l->resume = evtimer_new(w->base, tcp_resume, l);
 	if (!l->resume) {
 		free(l);

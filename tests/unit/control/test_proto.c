@@ -139,7 +139,7 @@ Test(proto, cluster_allow_list)
 {
 	static const char *const cluster_ok[] = {
 		"status", "stats", "flush", "flush-zone", "flush-all", "reload",
-		"health", "cache-export", "flush-negative"};
+		"health", "cache-export", "flush-negative", "nta", "cookie-secret"};
 	/* cache-save/-load name files on this host: never from a peer */
 	static const char *const local_only[] = {"dump-cache", "cache-save",
 						 "cache-load", "drain",

@@ -87,6 +87,7 @@ Test(daemon_privs, runtime_dirs)
 	cr_assert_eq(vd_daemon_privs_dir_list(cfg, dirs, VD_PRIVS_MAX_DIRS), 3);
 	cr_assert_str_eq(dirs[0], "/var/lib/vipdns");
 	cfg->nta_file[0] = '\0';
+	cfg->cookie_secret_file[0] = '\0';
 	snprintf(cfg->bird_announce_file, sizeof(cfg->bird_announce_file),
 		 "announce.conf");
 	snprintf(cfg->bird_config, sizeof(cfg->bird_config), "/bird.conf");

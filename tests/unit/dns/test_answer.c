@@ -979,3 +979,48 @@ Test(error, small_cap_and_opts_null)
 	cr_assert_eq(vd_dns_answer_error(&q, 2, NULL, out, 29), 29);
 	cr_assert_eq(vd_dns_answer_error(NULL, 2, NULL, out, 29), 0);
 }
+
+/* The per-answer COOKIE (RFC 7873) goes after NSID and EDE, and stays when
+ * those extras are dropped to fit; BADCOOKIE's upper rcode bits go in OPT. */
+Test(write, cookie_kept_when_extras_go)
+{
+	struct stored s;
+	struct vd_dns_query q;
+	struct rr_view v[8];
+	uint8_t out[2048];
+	struct vd_dns_resp_opts o = resp_default;
+	stored_positive(&s);
+	query_for(&q, WWW_MIXED, 17, 1);
+	q.has_edns = true;
+	q.opts_seen = VD_DNS_SEEN_NSID | VD_DNS_SEEN_COOKIE;
+	o.nsid = (const uint8_t *)"node1";
+	o.nsid_len = 5;
+	o.cookie_len = 24;
+	for (int k = 0; k < 24; k++)
+		o.cookie[k] = (uint8_t)(0xa0 + k);
+	size_t n = vd_dns_answer_write(s.wire, &s.meta, s.ttl_offs, &q, 0, &o,
+				       out, sizeof(out));
+	cr_assert_eq(n, s.meta.wire_len + 11u + 9u + 28u);
+	int i = find_opt(out, n, v, 8);
+	cr_assert_eq(v[i].rdlen, 9 + 28);
+	const uint8_t *c = out + v[i].rd_off + 9;
+	cr_assert_eq(g_u16(c, 0), 10);
+	cr_assert_eq(g_u16(c, 2), 24);
+	cr_assert_arr_eq(c + 4, o.cookie, 24);
+
+	/* Room for the answer and the cookie but not NSID: NSID goes. */
+	o.max_size = (uint16_t)(s.meta.wire_len + 11u + 28u);
+	n = vd_dns_answer_write(s.wire, &s.meta, s.ttl_offs, &q, 0, &o, out,
+				sizeof(out));
+	i = find_opt(out, n, v, 8);
+	cr_assert_eq(v[i].rdlen, 28);
+	cr_assert_eq(g_u16(out + v[i].rd_off, 0), 10);
+
+	/* BADCOOKIE = 23: 7 in the header, 1 in OPT's extended rcode. */
+	o.max_size = 0;
+	n = vd_dns_answer_error(&q, VD_DNS_RCODE_BADCOOKIE, &o, out, sizeof(out));
+	cr_assert_eq(out[3] & 0x0f, 7);
+	i = find_opt(out, n, v, 8);
+	cr_assert_eq(v[i].ttl >> 24, 1);
+	cr_assert_eq(g_u16(out + v[i].rd_off + v[i].rdlen - 28, 0), 10);
+}

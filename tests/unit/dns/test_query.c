@@ -396,3 +396,47 @@ Test(query, key_lowercases_and_carries_do_cd)
 	vd_dns_query_key(&q2, k2);
 	cr_assert_eq(k2[0], 0);
 }
+
+/* RFC 7873 5.2.2: a COOKIE of 8 or 16..40 bytes is kept for the answer;
+ * any other length is FORMERR; only the first COOKIE counts (5.2). */
+Test(query, cookie_lengths_and_first_wins)
+{
+	const size_t lens[] = {0, 1, 7, 8, 9, 15, 16, 24, 40, 41};
+	const bool ok[] = {false, false, false, true, false,
+			   false, true, true, true, false};
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		struct pkt p, o;
+		struct vd_dns_query q;
+		uint8_t c[41];
+		for (size_t k = 0; k < sizeof(c); k++)
+			c[k] = (uint8_t)(k + 1);
+		o.len = 0;
+		p_u16(&o, 10);
+		p_u16(&o, (uint16_t)lens[i]);
+		p_bytes(&o, c, lens[i]);
+		base_query(&p, 1);
+		p_opt(&p, 1232, 0, 0, 0, o.b, o.len);
+		enum vd_dns_verdict v = parse(&p, &q);
+		if (!ok[i]) {
+			cr_assert_eq(v, VD_DNS_QUERY_FORMERR, "%zu bytes", lens[i]);
+			continue;
+		}
+		cr_assert_eq(v, VD_DNS_QUERY_OK, "%zu bytes", lens[i]);
+		cr_assert_eq(q.cookie_len, lens[i]);
+		cr_assert_eq(memcmp(q.cookie, c, lens[i]), 0);
+	}
+	struct pkt p, o;
+	struct vd_dns_query q;
+	o.len = 0;
+	p_u16(&o, 10);
+	p_u16(&o, 8);
+	p_bytes(&o, "AAAAAAAA", 8);
+	p_u16(&o, 10);
+	p_u16(&o, 3); /* a second, malformed one: ignored */
+	p_bytes(&o, "BBB", 3);
+	base_query(&p, 1);
+	p_opt(&p, 1232, 0, 0, 0, o.b, o.len);
+	cr_assert_eq(parse(&p, &q), VD_DNS_QUERY_OK);
+	cr_assert_eq(q.cookie_len, 8);
+	cr_assert_eq(memcmp(q.cookie, "AAAAAAAA", 8), 0);
+}

@@ -4,8 +4,12 @@
  * back what the answer cache already let go (a negative answer kept for
  * libunbound's default hour, with harden-below-nxdomain for a subtree).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <event2/event.h>
@@ -155,7 +159,18 @@ Test(ubctx, bad_local_data_is_named_before_use)
 Test(ubctx, nodefault_removes_the_default_local_zone)
 {
 	static struct answer late; /* may be written after the test's frame */
-	const char *stub = "stub-zone = test. 127.0.0.1@9\n";
+	/* The stub: a bound UDP socket nobody reads, so the query waits for
+	 * libunbound's timeout (no ICMP error cutting it short). */
+	int silent = socket(AF_INET, SOCK_DGRAM, 0);
+	cr_assert_geq(silent, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	cr_assert_eq(bind(silent, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(silent, (struct sockaddr *)&sa, &sl), 0);
+	char stub[64];
+	snprintf(stub, sizeof(stub), "stub-zone = test. 127.0.0.1@%u\n",
+		 (unsigned)ntohs(sa.sin_port));
 	struct vd_settings *st = settings_from(stub);
 	struct event_base *base = event_base_new();
 	char err[256] = "";
@@ -180,4 +195,5 @@ Test(ubctx, nodefault_removes_the_default_local_zone)
 	ub_ctx_delete(ctx);
 	event_base_free(base);
 	vd_settings_free(st);
+	close(silent);
 }

@@ -135,13 +135,25 @@ start_proc() {
   done
 }
 
+# alive PID: the process exists and is not a zombie.  kill -0 is not
+# enough: a wrapper whose parent (an earlier lab.sh) has exited becomes a
+# zombie that PID 1 reaps only eventually, and waiting on it cost 2 s per
+# process at every teardown.
+alive() {
+  local st
+  { read -r st </proc/"$1"/stat; } 2>/dev/null || return 1
+  st=${st##*) }
+  st=${st%% *}
+  [[ -n $st && $st != Z && $st != X ]]
+}
+
 # PID from a pidfile, only if that process is alive and inside namespace $2
 proc_pid() {
   local pidf=$1 ns=$2 pid
   [[ -s $pidf ]] || return 1
   pid=$(<"$pidf")
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  alive "$pid" || return 1
   [[ $(ip netns identify "$pid" 2>/dev/null) == "$ns" ]] || return 1
   echo "$pid"
 }
@@ -151,7 +163,7 @@ stop_proc() {
   local pidf=$STATE/pids/$name.pid
   if pid=$(proc_pid "$pidf" "$ns"); then
     kill -TERM "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do
+    while alive "$pid"; do
       if ((t++ == 100)); then
         log "$name (pid $pid) ignored SIGTERM for 5 s, sending SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
@@ -165,7 +177,7 @@ stop_proc() {
   if [[ -s $STATE/pids/$name.wrapper ]]; then
     w=$(<"$STATE/pids/$name.wrapper")
     t=0
-    while kill -0 "$w" 2>/dev/null && ((t++ < 40)); do sleep 0.05; done
+    while alive "$w" && ((t++ < 40)); do sleep 0.05; done
   fi
   rm -f "$pidf" "$STATE/pids/$name.wrapper"
 }

@@ -146,12 +146,12 @@ Test(zones, rendered_for_libunbounds_reader)
 		"\tprivate-address: 10.0.0.0/8\n",
 		"\tprivate-domain: \"corp.\"\n",
 		"\tdns64-prefix: 64:ff9b::/96\n",
-		"forward-zone:\n\tname: \"vpc.internal.\"\n"
-		"\tforward-addr: 192.0.2.53@53\n\tforward-addr: 192.0.2.54@5353\n"
-		"\tforward-first: yes\n",
+		("forward-zone:\n\tname: \"vpc.internal.\"\n"
+		 "\tforward-addr: 192.0.2.53@53\n\tforward-addr: 192.0.2.54@5353\n"
+		 "\tforward-first: yes\n"),
 		/* the certificate name without the root dot */
-		"\tforward-addr: 192.0.2.9@853#dns.example\n"
-		"\tforward-tls-upstream: yes\n",
+		("\tforward-addr: 192.0.2.9@853#dns.example\n"
+		 "\tforward-tls-upstream: yes\n"),
 		"stub-zone:\n\tname: \"corp.\"\n\tstub-addr: 198.51.100.8@53\n",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)

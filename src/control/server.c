@@ -150,9 +150,14 @@ static void on_read(struct bufferevent *bev, void *arg)
 		vd_log(VD_LOG_WARNING, "cluster %s: %s: refused, local only",
 		       cn->peer, line);
 	} else {
-		/* Every cluster command is on record with who sent it. */
-		vd_log(cn->tls ? VD_LOG_NOTICE : VD_LOG_INFO, "%s %s: %s",
-		       cn->tls ? "cluster" : "control", cn->peer, line);
+		/* Every cluster command is on record with who sent it; a
+		 * cookie secret is not (logs travel further than secrets may). */
+		bool secret = !strcmp(req.cmd->name, "cookie-secret") &&
+			      req.argc > 1;
+		vd_log(cn->tls ? VD_LOG_NOTICE : VD_LOG_INFO, "%s %s: %s%s",
+		       cn->tls ? "cluster" : "control", cn->peer,
+		       secret ? "cookie-secret " : line,
+		       secret ? req.argv[0] : "");
 		rc = vd_ctl_run(cn->c, &req, body, err, sizeof(err));
 	}
 	if (rc == 0 && evbuffer_get_length(body) > VD_CTL_BODY_MAX) {

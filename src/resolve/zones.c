@@ -256,10 +256,14 @@ const char *vd_zones_check_local_data(const char *in, char *out, size_t outlen)
 	static const char *const why =
 		"expected \"OWNER [TTL] [CLASS] TYPE RDATA\" like "
 		"\"www.example. 300 IN A 192.0.2.1\"";
-	/* Rendered inside one kind of quote: it may hold the other. */
+	/* Rendered inside one kind of quote: it may hold the other, and
+	 * must not end in a backslash that could take the closing one. */
 	if (strchr(in, '"') && strchr(in, '\''))
 		return "mixes ' and \" quotes (libunbound's config reader "
 		       "cannot quote that)";
+	size_t inlen = strlen(in);
+	if (inlen && in[inlen - 1] == '\\')
+		return "ends in a backslash";
 	char buf[TOKEN_MAX], *tok[MAX_TOKENS];
 	int n = tokenize(in, buf, sizeof(buf), tok, MAX_TOKENS);
 	if (n < 0)

@@ -467,6 +467,9 @@ check "--cluster status flags the cookie drift (exit $rc)" \
 # the fleet rolls together: every node gets the same new secret
 out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster cookie-secret add new 2>&1); rc=$?
 check "--cluster cookie-secret add new: every node stages one secret (exit $rc)" test $rc = 0
+check "the cluster command is logged without the secret" \
+  bash -c 'grep -q "cluster .*: cookie-secret add$" "$1" && ! grep -Eq "cookie-secret add [0-9a-f]{32}" "$1"' \
+  _ "$VDLAB_DIR/node2/resolver.log"
 out=$(in_client "$CTL" -c "$WORK/ops.conf" --cluster cookie-secret activate 2>&1); rc=$?
 fps=$(grep -o 'cookies: active [0-9a-f]*' <<<"$out" | sort -u | wc -l)
 check "--cluster cookie-secret activate: one active fingerprint on all nodes (exit $rc, $fps)" \

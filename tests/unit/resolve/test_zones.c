@@ -84,6 +84,8 @@ Test(zones, local_zone_and_data_lines)
 	bad(vd_zones_check_local_data, "m.home.arpa. MX mail.home.arpa.");
 	bad(vd_zones_check_local_data, "t.home.arpa. TXT \"it's\"");
 	bad(vd_zones_check_local_data, "@ A 192.0.2.1");
+	/* would escape the closing quote of the rendered line */
+	bad(vd_zones_check_local_data, "t.home.arpa. TXT x\\");
 
 	ok(vd_zones_check_local_data_ptr, "2001:DB8::80 www.home.arpa",
 	   "2001:db8::80 www.home.arpa.");

@@ -1251,18 +1251,33 @@ static int parse_line(struct parse *ps, char *line)
 	return set_value(ps, o, value);
 }
 
+/* The line an option was (first) set on, 0 when it was not: cross-option
+ * errors point at the later of the lines involved. */
+static unsigned line_of(const struct parse *ps, const char *name)
+{
+	const struct opt *o = find_option(name);
+	return o ? ps->seen[o - options] : 0;
+}
+
+static unsigned later_of(const struct parse *ps, const char *a, const char *b)
+{
+	return VD_MAX(line_of(ps, a), line_of(ps, b));
+}
+
 static int validate(struct parse *ps)
 {
 	const struct vd_config *cfg = ps->cfg;
 	ps->line = 0;
 	if (cfg->n_listen == 0)
 		return fail(ps, "no listen address");
+	ps->line = later_of(ps, "cache-min-ttl", "cache-max-ttl");
 	if (cfg->cache_min_ttl > cfg->cache_max_ttl)
 		return fail(ps, "cache-min-ttl (%" PRIu32 ") is above "
 				"cache-max-ttl (%" PRIu32 ")",
 			    cfg->cache_min_ttl, cfg->cache_max_ttl);
 	/* A stale answer must come before the SERVFAIL it is meant to
 	 * replace, or the timeout silently means "only on failure". */
+	ps->line = later_of(ps, "stale-client-timeout", "recursion-timeout");
 	if (cfg->serve_stale && cfg->stale_client_timeout_ms &&
 	    cfg->stale_client_timeout_ms >= cfg->recursion_timeout_ms)
 		return fail(ps, "stale-client-timeout (%u ms) is not below "
@@ -1270,9 +1285,11 @@ static int validate(struct parse *ps)
 				"to serve stale only on failure",
 			    cfg->stale_client_timeout_ms,
 			    cfg->recursion_timeout_ms);
+	ps->line = later_of(ps, "tls-service-key", "tls-service-pem");
 	if (!cfg->tls_service_key[0] != !cfg->tls_service_pem[0])
 		return fail(ps, "tls-service-key and tls-service-pem go together "
 				"(DoT needs both)");
+	ps->line = line_of(ps, "anycast");
 	if (cfg->anycast) {
 		if (cfg->n_vips == 0)
 			return fail(ps, "anycast = yes needs at least one vip");
@@ -1285,6 +1302,7 @@ static int validate(struct parse *ps)
 	 * and the MTU fit are checked by vipdnsd -t (they are I/O and
 	 * warnings). */
 	char terr[256];
+	ps->line = 0; /* the message names the tunnel or neighbour */
 	if (vd_anycast_tunnel_check(cfg, false, NULL, NULL, terr,
 				    sizeof(terr)) != 0)
 		return fail(ps, "%s", terr);

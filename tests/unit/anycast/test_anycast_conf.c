@@ -179,7 +179,7 @@ Test(anycast_config, keys_parse_and_validate)
 	cr_assert_eq(vd_config_parse_string(cfg, "t.conf",
 					    "anycast = yes\nvip = 203.0.113.1\n",
 					    err, sizeof(err)), -EINVAL);
-	cr_assert_str_eq(err, "t.conf: anycast = yes needs bgp-router-id");
+	cr_assert_str_eq(err, "t.conf:1: anycast = yes needs bgp-router-id");
 	vd_config_defaults(cfg);
 	cr_assert_eq(vd_config_parse_string(cfg, "t.conf",
 					    "bgp-neighbor = 192.0.2.1 as 0\n",

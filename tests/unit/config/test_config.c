@@ -375,10 +375,16 @@ Test(config, errors_name_file_line_and_reason)
 		{"user = a\x01z\n", "t.conf:1: control character 0x01 in line"},
 		{"threads = 2\n# again\nthreads = 3\n",
 		 "t.conf:3: threads: already set on line 1"},
+		/* Cross-option errors name the later of the lines involved. */
 		{"cache-min-ttl = 600\ncache-max-ttl = 300\n",
-		 "t.conf: cache-min-ttl (600) is above cache-max-ttl (300)"},
+		 "t.conf:2: cache-min-ttl (600) is above cache-max-ttl (300)"},
+		{"threads = 1\ntls-service-pem = /x.pem\n",
+		 "t.conf:2: tls-service-key and tls-service-pem go together (DoT "
+		 "needs both)"},
+		{"\nanycast = yes\n",
+		 "t.conf:2: anycast = yes needs at least one vip"},
 		{"recursion-timeout = 1000\n",
-		 "t.conf: stale-client-timeout (1800 ms) is not below "
+		 "t.conf:1: stale-client-timeout (1800 ms) is not below "
 		 "recursion-timeout (1000 ms); lower it or set 0 to serve stale "
 		 "only on failure"},
 	};

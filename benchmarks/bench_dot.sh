@@ -139,14 +139,15 @@ def lat(name):
     p = lambda q: v[min(len(v) - 1, int(q / 100.0 * len(v)))] * 1e6 if v else float("nan")
     return p(50), p(99)
 def st(name):
+    # "N connections in M real seconds": per wall second.  The other
+    # line s_time prints divides by the client's own CPU time, which
+    # says nothing about the server.
     t = open(os.path.join(work, name + ".st")).read()
-    m = re.findall(r"([\d.]+) connections/user sec", t)
-    n = re.findall(r"(\d+) connections in ([\d.]+)s", t)
-    # connections per wall second (the client's, over the whole window)
+    n = re.findall(r"(\d+) connections in (\d+) real seconds", t)
     if n:
         c, s = n[-1]
         return int(c) / float(s)
-    return float(m[-1]) if m else float("nan")
+    return float("nan")
 R = ("vipdnsd", "unbound")
 f = {}
 for r in R:

@@ -24,7 +24,11 @@ static int tokenize(const char *in, char *buf, size_t cap, char **tok, int max)
 		return -1;
 	strcpy(buf, in);
 	int n = 0;
-	for (char *p = strtok(buf, " \t"); p; p = strtok(NULL, " \t")) {
+	/* strtok_r: lines are checked on the control thread (vipdnsctl
+	 * reload) while the main thread may parse a SIGHUP reload. */
+	char *save = NULL;
+	for (char *p = strtok_r(buf, " \t", &save); p;
+	     p = strtok_r(NULL, " \t", &save)) {
 		if (n == max)
 			return -1;
 		tok[n++] = p;
